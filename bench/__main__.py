@@ -1,0 +1,5 @@
+"""Entry point for ``python -m bench``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Settings read from the environment (prefix UNDERSTUDY_); command-line flags override them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_SERVICES = ("fivesim", "nebeus", "backoffice")
+MIN_ADMIN_TOKEN_LENGTH = 16
+
+
+class UnsafeSettingError(ValueError):
+    """A setting that would be unsafe to run with; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """Process-wide settings; each service reads its own UNDERSTUDY_<SERVICE>_* settings."""
+
+    model_config = SettingsConfigDict(env_prefix="UNDERSTUDY_", extra="ignore")
+
+    database_url: str = "sqlite:///./understudy.db"
+    admin_token: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Understudy <no-reply@understudy.localhost>"
+    services: str = ",".join(ALL_SERVICES)
+    debug: bool = False
+    log_level: str = "info"
+    sweep_interval: float = Field(default=1.0, gt=0)
+    sweep_batch: int = Field(default=100, gt=0)
+    db_pool_size: int = Field(default=10, gt=0)
+    threads: int = Field(default=40, gt=0, le=1000)
+
+    @field_validator("admin_token", "redis_url", "smtp_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = [n for n in names if n not in ALL_SERVICES]
+        if unknown:
+            raise ValueError(
+                f"unknown service(s) {', '.join(unknown)}; known: {', '.join(ALL_SERVICES)}"
+            )
+        return ",".join(names)
+
+    @cached_property
+    def enabled_services(self) -> tuple[str, ...]:
+        """Enabled service names in canonical order."""
+        wanted = set(self.services.split(","))
+        return tuple(n for n in ALL_SERVICES if n in wanted)
+
+    @property
+    def control_plane_enabled(self) -> bool:
+        """The sandbox control plane exists only when an admin token is configured."""
+        return self.admin_token is not None
+
+    def check_safety(self) -> None:
+        """Refuse obviously unsafe settings with a one-line explanation."""
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise UnsafeSettingError(
+                f"UNDERSTUDY_ADMIN_TOKEN is {len(self.admin_token)} characters long; "
+                f"use at least {MIN_ADMIN_TOKEN_LENGTH} (e.g. `openssl rand -hex 24`)"
+            )

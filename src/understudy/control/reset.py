@@ -1,0 +1,47 @@
+"""Wipe every service's data and seed reference data again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from understudy.context import AppContext
+from understudy.core.db import Base
+from understudy.services import Service
+
+KERNEL_KEPT_TABLES = ("instance_secrets",)
+
+
+def seed_all(session: Session, ctx: AppContext, services: Iterable[Service]) -> None:
+    """Run every service's idempotent seed (reference data and fixed rows)."""
+    for service in services:
+        if service.seed is not None:
+            service.seed(session, ctx)
+
+
+def wipe_and_seed(ctx: AppContext, services: list[Service]) -> None:
+    """Delete all rows (restarting id sequences) except kept tables, then seed, in one transaction.
+
+    Every service's tables are wiped, enabled or not, so a reset always leaves a clean slate.
+    """
+    kept = set(KERNEL_KEPT_TABLES)
+    for service in services:
+        kept.update(service.kept_tables)
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in kept]
+    with ctx.db.write() as session:
+        if ctx.db.is_postgres:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                session.execute(table.delete())
+            has_sequences = session.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            ).first()
+            if has_sequences:
+                session.execute(text("DELETE FROM sqlite_sequence"))
+        session.info.clear()  # forget the cached clock offset
+        seed_all(session, ctx, services)
+    ctx.limiter.reset()

@@ -1,0 +1,1 @@
+"""Shared kernel: storage, clock, money, ledger, mail, timers and rate limits. Knows no service."""

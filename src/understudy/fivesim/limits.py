@@ -1,0 +1,48 @@
+"""Request limits (contract §9): per IP before auth (503), per API key after (429), buys per IP.
+
+Hitting a limit five times within ten minutes bans that IP or key for ten minutes, with the same
+answer meanwhile. UNDERSTUDY_FIVESIM_RATE_LIMIT=0 turns every limit off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import HTTPException, Request
+
+from understudy.core.ratelimit import RateLimiter
+from understudy.fivesim.settings import get_settings
+from understudy.fivesim.wire import token_of
+
+KEY_LIMIT = "api limit is 100 requests per second"
+IP_LIMIT = "ip address limit is 100 requests per second"
+BAN = "1/10 minutes"
+STRIKES = "4/10 minutes"
+
+
+def _check(limiter: RateLimiter, limit: str, scope: str, who: str, status: int, text: str) -> None:
+    banned = not limiter.test(BAN, "fivesim-ban", scope, who)
+    if not banned and limiter.hit(limit, "fivesim", scope, who):
+        return
+    if not banned and not limiter.hit(STRIKES, "fivesim-strike", scope, who):
+        limiter.hit(BAN, "fivesim-ban", scope, who)
+    raise HTTPException(status_code=status, detail=text)
+
+
+def rate_limit(request: Request) -> None:
+    """FastAPI dependency of every /v1 route (sync: Redis storage may block)."""
+    settings = get_settings()
+    if settings.rate_limit == 0:
+        return
+    per_period = f"{settings.rate_limit}/{settings.rate_limit_period}"
+    limiter: RateLimiter = request.app.state.ctx.limiter
+    ip = request.client.host if request.client else "unknown"
+    _check(limiter, per_period, "ip", ip, 503, IP_LIMIT)
+    path = request.url.path
+    if path.startswith("/v1/user/buy/"):
+        _check(limiter, per_period, "buy", ip, 503, IP_LIMIT)
+    if not path.startswith("/v1/guest/"):
+        token = token_of(request)
+        if token:
+            key = hashlib.sha256(token.encode()).hexdigest()
+            _check(limiter, per_period, "key", key, 429, KEY_LIMIT)

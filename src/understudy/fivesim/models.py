@@ -1,0 +1,184 @@
+"""fivesim's tables: users, catalogue (countries, operators, products, prices), numbers, orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from understudy.core.db import Base, UTCDateTime
+
+ACTIVE = ("PENDING", "RECEIVED")
+FINAL = ("CANCELED", "TIMEOUT", "FINISHED", "BANNED")
+
+
+class User(Base):
+    """A buyer (and, with a vendor name, a vendor); money lives in the ledger."""
+
+    __tablename__ = "fivesim_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hundredths of a point: the rating moves by 0.1, 0.15, 0.4, 0.5 and 8.
+    rating: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    vendor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    default_country: Mapped[str] = mapped_column(String(50), default="russia")
+    default_operator: Mapped[str] = mapped_column(String(50), default="")
+    default_forwarding_number: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Country(Base):
+    """One of 5sim's canonical countries."""
+
+    __tablename__ = "fivesim_countries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    iso: Mapped[str] = mapped_column(String(2))
+    prefix: Mapped[str] = mapped_column(String(10))
+    text_en: Mapped[str] = mapped_column(String(100))
+    text_ru: Mapped[str] = mapped_column(String(100))
+
+
+class Operator(Base):
+    """A mobile operator offered in one country."""
+
+    __tablename__ = "fivesim_operators"
+    __table_args__ = (UniqueConstraint("country", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class Product(Base):
+    """A service a number is bought for; category activation or hosting."""
+
+    __tablename__ = "fivesim_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+
+
+class Price(Base):
+    """The operator-set price of a product on one country's operator (an offer)."""
+
+    __tablename__ = "fivesim_prices"
+    __table_args__ = (UniqueConstraint("country", "operator", "product"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(50))
+    operator: Mapped[str] = mapped_column(String(50))
+    product: Mapped[str] = mapped_column(String(50), index=True)
+    price: Mapped[int] = mapped_column(BigInteger)
+
+
+class Number(Base):
+    """A vendor's phone number; it serves every product priced for its country/operator."""
+
+    __tablename__ = "fivesim_numbers"
+    __table_args__ = (Index("ix_fivesim_numbers_country_operator", "country", "operator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    country: Mapped[str] = mapped_column(String(50))
+    operator: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Order(Base):
+    """A purchase of a number for a product; `active_number_id` guards against double sale."""
+
+    __tablename__ = "fivesim_orders"
+    __table_args__ = (Index("ix_fivesim_orders_user_category", "user_id", "category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
+    number_id: Mapped[int] = mapped_column(ForeignKey("fivesim_numbers.id"), index=True)
+    # The number while the order is PENDING/RECEIVED, NULL once final: unique, so a number is
+    # in at most one active order.
+    active_number_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
+    phone: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(50))
+    operator: Mapped[str] = mapped_column(String(50))
+    product: Mapped[str] = mapped_column(String(50))
+    category: Mapped[str] = mapped_column(String(20))
+    price: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))
+    hold_id: Mapped[int] = mapped_column(ForeignKey("ledger_holds.id"))
+    forwarding: Mapped[bool] = mapped_column(Boolean, default=False)
+    forwarding_number: Mapped[str] = mapped_column(String(20), default="")
+    reuse: Mapped[bool] = mapped_column(Boolean, default=False)
+    voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    ref: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class Sms(Base):
+    """An SMS received on an order's number."""
+
+    __tablename__ = "fivesim_sms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("fivesim_orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    sender: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(20))
+
+
+class Payment(Base):
+    """A row of a user's (or, with `vendor`, a vendor's) payment history."""
+
+    __tablename__ = "fivesim_payments"
+    __table_args__ = (Index("ix_fivesim_payments_user_vendor", "user_id", "vendor"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
+    vendor: Mapped[bool] = mapped_column(Boolean, default=False)
+    type_name: Mapped[str] = mapped_column(String(20))
+    provider_name: Mapped[str] = mapped_column(String(50))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaxPrice(Base):
+    """A user's price ceiling for one product."""
+
+    __tablename__ = "fivesim_max_prices"
+    __table_args__ = (UniqueConstraint("user_id", "product"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
+    product: Mapped[str] = mapped_column(String(50))
+    price: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reserve(Base):
+    """An operator-set payout reserve of one payment system (fkwallet, payeer, unitpay)."""
+
+    __tablename__ = "fivesim_reserves"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
