@@ -6,7 +6,6 @@ server; then a throw-away database is created on it for this run and dropped aft
 
 from __future__ import annotations
 
-import inspect
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -28,13 +27,6 @@ from understudy.services import load_all
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every async test function under anyio without marking each one."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
@@ -90,6 +90,9 @@ def _install_error_handlers(app: FastAPI, services: list[Service]) -> None:
                     return answer
         return PlainTextResponse("Internal Server Error", status_code=500)
 
+    for service in services:
+        for exception_type, handler in service.exception_handlers.items():
+            app.add_exception_handler(exception_type, handler)
     app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ControlError, on_control_error)  # type: ignore[arg-type]
@@ -117,7 +120,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         if settings.sweep_interval > 0:
             sweeper.start()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for service in services:
+                    if service.lifespan is not None:
+                        await stack.enter_async_context(service.lifespan(ctx))
+                yield
         finally:
             await sweeper.stop()
             ctx.close()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import typer
@@ -44,6 +45,12 @@ class Service:
     cli: typer.Typer | None = None
     # Tables a sandbox reset keeps (e.g. instance secrets).
     kept_tables: tuple[str, ...] = field(default_factory=tuple)
+    # Entered when a worker starts serving and left when it stops (background tasks, listeners).
+    lifespan: Callable[[AppContext], AbstractAsyncContextManager[None]] | None = None
+    # Exception types the service renders itself, wherever they are raised in its routes.
+    exception_handlers: dict[
+        type[Exception], Callable[[Request, Exception], Awaitable[Response]]
+    ] = field(default_factory=dict)
 
 
 def load(name: str) -> Service:

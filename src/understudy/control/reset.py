@@ -21,6 +21,29 @@ def seed_all(session: Session, ctx: AppContext, services: Iterable[Service]) -> 
             service.seed(session, ctx)
 
 
+def _wipe_postgres(session: Session, names: list[str]) -> None:
+    """Empty the tables and restart their sequences, children first.
+
+    DELETE under an exclusive lock rather than TRUNCATE: TRUNCATE swaps every table's files and
+    costs about a second for a few dozen small tables, DELETE of a few rows costs milliseconds.
+    """
+    quoted = ", ".join(f'"{name}"' for name in names)
+    statements = [f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE"]
+    statements += [f'DELETE FROM "{name}"' for name in reversed(names)]
+    sequences = session.scalars(
+        text(
+            "SELECT DISTINCT s.relname FROM pg_class s"
+            " JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " WHERE s.relkind = 'S' AND t.relnamespace = current_schema()::regnamespace"
+            " AND t.relname = ANY(:names)"
+        ),
+        {"names": names},
+    ).all()
+    statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+    session.connection().exec_driver_sql("; ".join(statements))
+
+
 def wipe_and_seed(ctx: AppContext, services: list[Service]) -> None:
     """Delete all rows (restarting id sequences) except kept tables, then seed, in one transaction.
 
@@ -32,8 +55,7 @@ def wipe_and_seed(ctx: AppContext, services: list[Service]) -> None:
     tables = [t for t in Base.metadata.sorted_tables if t.name not in kept]
     with ctx.db.write() as session:
         if ctx.db.is_postgres:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            _wipe_postgres(session, [t.name for t in tables])
         else:
             for table in reversed(tables):
                 session.execute(table.delete())
