@@ -352,7 +352,7 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float) -> int
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            response = httpx.get(f"{base}/healthz", timeout=2)
+            response = httpx.get(f"{base}/healthz", timeout=30)
         except httpx.TransportError:
             time.sleep(0.2)
             continue
@@ -395,7 +395,10 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
             start_new_session=True,
         )
     try:
-        probes = _wait_ready(base, proc, timeout=180)
+        _wait_ready(base, proc, timeout=180)
+        healthz = {"service": "operations", "method": "GET", "route": "/healthz"}
+        metrics_text = httpx.get(f"{base}/metrics", timeout=30).text
+        before = sample_sum(metrics_text, "understudy_requests_total", **healthz)
         [run_dir] = metrics_parent.iterdir()
         # A fresh connection per request, several at a time, until both workers have served
         # some (which worker accepts is the kernel's choice, and a loaded machine may favour one).
@@ -409,11 +412,10 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
         sent = len(responses)
         assert [r.status_code for r in responses] == [200] * sent
         assert len({r.headers["x-request-id"] for r in responses}) == sent
-        text = httpx.get(f"{base}/metrics", timeout=10).text
-        healthz = {"service": "operations", "method": "GET", "route": "/healthz"}
-        assert sample_sum(text, "understudy_requests_total", **healthz) == sent + probes
+        text = httpx.get(f"{base}/metrics", timeout=30).text
+        assert sample_sum(text, "understudy_requests_total", **healthz) == before + sent
         assert sample_sum(text, "understudy_request_duration_seconds_count", **healthz) == (
-            sent + probes
+            before + sent
         )
     finally:
         _stop(proc)

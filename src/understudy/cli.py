@@ -128,6 +128,9 @@ def serve(
         access_log=False,
         server_header=False,
         proxy_headers=False,
+        # A worker that has not answered the supervisor's ping by then is killed and replaced;
+        # uvicorn's 5 s would cull workers still importing on a busy machine, over and over.
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
     )
 
 

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(default=100, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
     threads: int = Field(default=40, gt=0, le=1000)
+    worker_healthcheck_timeout: int = Field(default=60, gt=0)
 
     @field_validator("admin_token", "redis_url", "smtp_url", mode="before")
     @classmethod
