@@ -10,6 +10,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from understudy.fivesim.settings import get_settings
+
 
 @pytest.fixture
 def base_url(app: FastAPI) -> Iterator[str]:
@@ -31,3 +33,14 @@ def base_url(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join()
+
+
+@pytest.fixture
+def small_demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A `--demo` catalogue of 3 countries x 6 products (the full one takes seconds to load)."""
+    for name, value in (("COUNTRIES", "3"), ("PRODUCTS", "6"), ("NUMBERS", "5")):
+        monkeypatch.setenv(f"UNDERSTUDY_FIVESIM_DEMO_{name}", value)
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.fivesim.helpers import assert_error, bearer, buy, new_user, sms, stock
+from tests.fivesim.helpers import advance, assert_error, bearer, buy, new_user, sms, stock
 from understudy.context import AppContext
 from understudy.fivesim import service as fivesim_service  # the Service, not service.py
 from understudy.fivesim.models import Country, Product
@@ -146,11 +146,25 @@ async def test_prices_rate_from_ended_orders(
         assert "rate" not in offer(prices)  # two ended orders: too few
         await client.get(f"/v1/user/cancel/{ids[2]}", headers=bearer(token))
         prices = (await client.get("/v1/guest/prices")).json()
-        assert offer(prices) == {"cost": 21, "count": 3, "rate": 33.33}
+        third = 33.33
+        assert offer(prices) == {"cost": 21, "count": 3, "rate": third} | {
+            f"rate{h}": third for h in (1, 3, 24, 72, 168, 720)
+        }
+        assert list(offer(prices)) == [
+            "cost",
+            "count",
+            "rate",
+            "rate1",
+            "rate3",
+            "rate24",
+            "rate72",
+            "rate168",
+            "rate720",
+        ]
         await client.get(f"/v1/user/cancel/{ids[3]}", headers=bearer(token))
         await stock(client, count=5)
         prices = (await client.get("/v1/guest/prices")).json()
-        assert offer(prices)["rate"] == 25
+        assert offer(prices)["rate"] == offer(prices)["rate720"] == 25
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
@@ -164,3 +178,91 @@ def test_seed_is_idempotent(ctx: AppContext) -> None:
         assert session.scalars(
             select(Product.name).where(Product.category == "hosting").order_by(Product.name)
         ).all() == ["10days", "1day", "1month", "3hours"]
+
+
+def _beeline(body: dict) -> dict:  # type: ignore[type-arg]
+    return body["russia"]["vkontakte"]["beeline"]  # type: ignore[no-any-return]
+
+
+async def test_rate_windows_slide_with_the_clock(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_MIN_ORDERS", "2")
+    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_WINDOW_HOURS", "24")
+    get_settings.cache_clear()
+    try:
+        await stock(client, count=6)
+        _, token = await new_user(client, balance=500)
+        old = [(await buy(client, token)).json()["id"] for _ in range(2)]
+        await sms(client, old[0], "code 1111")
+        await client.get(f"/v1/user/finish/{old[0]}", headers=bearer(token))
+        await client.get(f"/v1/user/cancel/{old[1]}", headers=bearer(token))
+        await advance(client, 2 * 3600)  # those two ended 2 h ago
+        new = [(await buy(client, token)).json()["id"] for _ in range(2)]
+        for order_id in new:
+            await sms(client, order_id, "code 2222")
+            await client.get(f"/v1/user/finish/{order_id}", headers=bearer(token))
+        offer = _beeline((await client.get("/v1/guest/prices")).json())
+        # rate1 sees the two recent successes; rate3 and longer also the old cancel.
+        assert {k: v for k, v in offer.items() if k.startswith("rate")} == {
+            "rate": 75,
+            "rate1": 100,
+            "rate3": 75,
+            "rate24": 75,
+            "rate72": 75,
+            "rate168": 75,
+            "rate720": 75,
+        }
+        # Nothing changes but time: the recent pair leaves the 1-hour window, the old one the
+        # 3-hour window.
+        await advance(client, 90 * 60)
+        offer = _beeline((await client.get("/v1/guest/prices")).json())
+        assert "rate1" not in offer
+        assert (offer["rate3"], offer["rate24"], offer["rate"]) == (100, 75, 75)
+        await advance(client, 21 * 3600)  # the old pair leaves the configured 24-hour window
+        offer = _beeline((await client.get("/v1/guest/prices")).json())
+        assert (offer["rate"], offer["rate24"], offer["rate72"]) == (100, 100, 75)
+        await advance(client, 23 * 3600)  # and so does the recent pair
+        offer = _beeline((await client.get("/v1/guest/prices")).json())
+        assert "rate" not in offer and "rate24" not in offer and offer["rate72"] == 75
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+async def test_cached_prices_show_every_stock_change_at_once(client: httpx.AsyncClient) -> None:
+    await stock(client, count=2)
+    _, token = await new_user(client, balance=100)
+    vendor_id, vendor_token = await new_user(client, "seller@example.com", vendor=True)
+
+    async def count() -> int:
+        unfiltered = (await client.get("/v1/guest/prices")).json()
+        by_country = (await client.get("/v1/guest/prices?country=russia")).json()
+        by_product = (await client.get("/v1/guest/prices?product=vkontakte")).json()
+        assert by_product["vkontakte"]["russia"]["beeline"] == _beeline(by_country)
+        assert _beeline(unfiltered) == _beeline(by_country)
+        return int(_beeline(unfiltered)["count"])
+
+    assert await count() == 2
+    assert await count() == 2  # served again from the cache
+    order = (await buy(client, token)).json()
+    assert await count() == 1  # a buy takes a number
+    await client.get(f"/v1/user/cancel/{order['id']}", headers=bearer(token))
+    assert await count() == 2  # a cancel gives it back
+    added = await client.post(
+        "/v1/vendor/numbers",
+        json=[{"phone": "+79990001122", "country": "russia", "operator": "beeline"}],
+        headers=bearer(vendor_token),
+    )
+    assert added.json() == {"added": 1, "skipped": 0}
+    assert await count() == 3  # a vendor's new number
+    await stock(client, count=5, price=30)
+    assert await count() == 5
+    assert _beeline((await client.get("/v1/guest/prices")).json())["cost"] == 30  # new price
+    second = (await buy(client, token)).json()
+    await advance(client, 15 * 60)  # the expiry (a timer) returns the number
+    assert (await client.get(f"/v1/user/check/{second['id']}", headers=bearer(token))).json()[
+        "status"
+    ] == "TIMEOUT"
+    assert await count() == 5
+    assert vendor_id > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from typer.testing import CliRunner
 
-from tests.fivesim.helpers import assert_invariants, bearer, buy, profile
+from tests.fivesim.helpers import assert_invariants, bearer, buy, profile, stock
 from understudy.cli import app as cli_app
 from understudy.context import AppContext
 from understudy.fivesim import service as fivesim_service  # the Service, not service.py
@@ -28,6 +28,22 @@ async def test_operator_commands(
     products = (await client.get("/v1/guest/products/russia/mts")).json()
     assert products == {"telegram": {"Category": "activation", "Qty": 0, "Price": 7}}
     assert _run(database_url, "set-reserve", "payeer", "12")[0] == 0
+    await stock(client, "russia", "mts", "telegram", count=1, price=7)
+    order = (await buy(client, token, "russia/mts/telegram")).json()
+    code, output = _run(database_url, "orders", "--email", "cli.user@example.com")
+    assert code == 0, output
+    header, row = output.splitlines()
+    assert header.split("\t")[:3] == ["id", "status", "buyer"]
+    fields = row.split("\t")
+    assert fields[:5] == [
+        str(order["id"]),
+        "PENDING",
+        "cli.user@example.com",
+        order["phone"],
+        "russia/mts/telegram",
+    ]
+    assert fields[5] == "7"
+    assert _run(database_url, "orders", "--status", "finished")[1].splitlines()[1:] == []
     assert_invariants(ctx)
 
 
@@ -46,14 +62,14 @@ async def test_operator_command_refusals(ctx: AppContext, database_url: str) -> 
 
 
 async def test_demo_data_is_usable_and_repeatable(
-    client: httpx.AsyncClient, ctx: AppContext
+    client: httpx.AsyncClient, ctx: AppContext, small_demo: None
 ) -> None:
     first = fivesim_service.demo(ctx)
     second = fivesim_service.demo(ctx)  # a second start: a fresh token, the old one is dead
     old_token = first.lines[0].split("token ")[1]
     token = second.lines[0].split("token ")[1]
     assert (await client.get("/v1/user/profile", headers=bearer(old_token))).status_code == 401
-    assert (await profile(client, token))["balance"] == 100
+    assert (await profile(client, token))["balance"] == 1000
     assert (await buy(client, token)).status_code == 200
     assert token in second.curl
     assert_invariants(ctx)

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter, Depends
 
-from understudy.fivesim import api, errors, guest_api, limits, models, vendor_api  # noqa: F401
+from understudy.fivesim import (  # noqa: F401
+    api,
+    errors,
+    guest_api,
+    limits,
+    models,
+    modem,
+    vendor_api,
+)
 from understudy.fivesim.cli import cli
 from understudy.fivesim.control import router as control_router
 from understudy.fivesim.demo import demo, seed

@@ -78,10 +78,21 @@ def run(
     return body if isinstance(body, Response) else JSONBody(body)
 
 
-def _order_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise FivesimError(e.ORDER_NOT_FOUND)
+MAX_ORDER_ID = 2**31 - 1  # order ids are 32-bit integers on PostgreSQL
+
+
+def _valid_order_id(raw: str) -> int | None:
+    """The order id in the path, or None when it cannot name an order."""
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ORDER_ID:
+        return None
     return int(raw)
+
+
+def _order_id(raw: str) -> int:
+    order_id = _valid_order_id(raw)
+    if order_id is None:
+        raise FivesimError(e.ORDER_NOT_FOUND)
+    return order_id
 
 
 def _rendered(session: Session, order: Order) -> dict[str, Any]:
@@ -99,6 +110,7 @@ def profile_body(
     active = select(Order.id).where(Order.user_id == user.id, Order.status.in_(ACTIVE))
     for order_id in session.scalars(active).all():
         orders.get(session, user_id=user.id, order_id=order_id, now=now)
+    orders.lift_block(user, now)
     p = service.profile(session, user=user)
     return {
         "id": user.id,
@@ -379,7 +391,37 @@ def buy_reuse(request: Request, ctx: ContextDep, product: str, number: str) -> R
     return _reuse(ctx, request, product, number)
 
 
+def _read_order(
+    ctx: AppContext, request: Request, raw_id: str, render: Callable[[Session, Order], Any]
+) -> Response | None:
+    """Render an order from a read-only transaction when none of its timers is due.
+
+    Most checks are polls of an unchanged order; SQLite serialises write transactions, so only
+    a poll with a due expiry or modem SMS to apply, or an error to answer, takes the write path
+    (None).
+    """
+    token = token_of(request)
+    order_id = _valid_order_id(raw_id)
+    if not token or order_id is None:
+        return None
+    with ctx.db.read() as session:
+        found = orders.poll(
+            session,
+            token_hash=service.hash_token(token),
+            order_id=order_id,
+            now=ctx.now(session),
+        )
+        if found is None or found[1]:
+            return None
+        return JSONBody(render(session, found[0]))
+
+
 def _action(ctx: AppContext, request: Request, raw_id: str, action: str) -> Response:
+    if action == "check":
+        fast = _read_order(ctx, request, raw_id, _rendered)
+        if fast is not None:
+            return fast
+
     def work(session: Session, user: User) -> dict[str, Any]:
         now = ctx.now(session)
         try:
@@ -429,6 +471,13 @@ def ban(request: Request, ctx: ContextDep, id: str) -> Response:
 def inbox(request: Request, ctx: ContextDep, id: str) -> Response:
     """The SMS received by an order."""
 
+    def render(session: Session, order: Order) -> dict[str, Any]:
+        return inbox_body(service.sms_by_order(session, order_ids=[order.id])[order.id])
+
+    fast = _read_order(ctx, request, id, render)
+    if fast is not None:
+        return fast
+
     def work(session: Session, user: User) -> dict[str, Any]:
         try:
             order = orders.get(
@@ -436,6 +485,6 @@ def inbox(request: Request, ctx: ContextDep, id: str) -> Response:
             )
         except FivesimError:
             raise FivesimError(e.ORDER_NOT_FOUND, 404) from None
-        return inbox_body(service.sms_by_order(session, order_ids=[order.id])[order.id])
+        return render(session, order)
 
     return run(ctx, request, work)

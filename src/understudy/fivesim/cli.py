@@ -137,3 +137,36 @@ def set_reserve(name: str, amount: str, db: DbOption = None) -> None:
     minor = _minor(amount)
     _in_transaction(db, lambda session, now: vendor.set_reserves(session, amounts={name: minor}))
     typer.echo("ok")
+
+
+@cli.command("orders")
+def list_orders(
+    email: Annotated[str | None, typer.Option(help="Only this buyer's orders.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only orders in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest first, at most.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """List orders, newest first: id, status, buyer, phone, country/operator/product, price."""
+    from sqlalchemy import select
+
+    from understudy.core.clock import rfc3339
+    from understudy.core.money import major_number
+    from understudy.fivesim.models import Order, User
+
+    def work(session: Session, now: datetime) -> list[str]:
+        stmt = select(Order, User.email).join(User, User.id == Order.user_id)
+        if email is not None:
+            stmt = stmt.where(User.email == email)
+        if status is not None:
+            stmt = stmt.where(Order.status == status.upper())
+        rows = session.execute(stmt.order_by(Order.id.desc()).limit(limit)).all()
+        return [
+            f"{o.id}\t{o.status}\t{buyer}\t{o.phone}\t{o.country}/{o.operator}/{o.product}\t"
+            f"{major_number(o.price, 'RUB')}\t{rfc3339(o.created_at)}"
+            for o, buyer in rows
+        ]
+
+    lines = _in_transaction(db, work)
+    typer.echo("id\tstatus\tbuyer\tphone\toffer\tprice\tcreated_at")
+    for line in lines:
+        typer.echo(line)

@@ -8,17 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.context import AppContext
-from understudy.fivesim import catalogue, service
+from understudy.fivesim import catalogue, demo_catalogue, service
 from understudy.fivesim.models import User
+from understudy.fivesim.settings import get_settings
 from understudy.services import DemoInfo
 
 DEMO_EMAIL = "demo.buyer@example.com"
-DEMO_STOCK = (
-    ("russia", "beeline", "vkontakte", 20, 2100),
-    ("russia", "tele2", "telegram", 20, 800),
-    ("england", "vodafone", "telegram", 10, 1500),
-    ("russia", "beeline", "1day", 5, 8000),
-)
+DEMO_VENDOR_EMAIL = "demo.vendor@example.com"
 
 
 def seed(session: Session, ctx: AppContext) -> None:
@@ -26,31 +22,45 @@ def seed(session: Session, ctx: AppContext) -> None:
     catalogue.seed(session)
 
 
+def demo_vendor(session: Session, ctx: AppContext) -> User:
+    """The vendor owning the demo numbers; its simulated modem answers every buy."""
+    vendor = session.scalar(select(User).where(User.email == DEMO_VENDOR_EMAIL))
+    if vendor is None:
+        vendor, _ = service.create_user(
+            session, email=DEMO_VENDOR_EMAIL, now=ctx.now(session), vendor="demo"
+        )
+    vendor.modem = True
+    return vendor
+
+
 def demo(ctx: AppContext) -> DemoInfo:
-    """A buyer with 100 RUB and a few stocked offers; prints a fresh token for the buyer."""
+    """A buyer with 1000 RUB, a demo vendor with a modem, and a catalogue of real names."""
+    settings = get_settings()
+    size = demo_catalogue.Size(
+        countries=settings.demo_countries,
+        products=settings.demo_products,
+        operators=settings.demo_operators,
+        numbers=settings.demo_numbers,
+    )
     with ctx.db.write() as session:
         now = ctx.now(session)
+        vendor = demo_vendor(session, ctx)
+        demo_catalogue.load(session, vendor_id=vendor.id, size=size, now=now)
         existing = session.scalar(select(User).where(User.email == DEMO_EMAIL))
-        vendor = service.sandbox_vendor(session, now=now)
-        for country, operator, product, count, price in DEMO_STOCK:
-            found = catalogue.country(session, name=country)
-            assert found is not None
-            catalogue.set_stock(
-                session,
-                country=found,
-                operator=operator,
-                product_name=product,
-                count=count,
-                price=price,
-                vendor_id=vendor.id,
-                now=now,
-            )
         if existing is None:
-            _, token = service.create_user(session, email=DEMO_EMAIL, now=now, balance=10000)
+            _, token = service.create_user(session, email=DEMO_EMAIL, now=now, balance=100000)
         else:  # a new token each start: only its hash is stored
             token = secrets.token_urlsafe(32)
             existing.token_hash = service.hash_token(token)
+    seconds = settings.modem_seconds
     return DemoInfo(
-        lines=(f"buyer {DEMO_EMAIL} (100 RUB), token {token}",),
-        curl=f"curl -H 'Authorization: Bearer {token}' {{base}}/v1/user/profile",
+        lines=(
+            f"buyer {DEMO_EMAIL} (1000 RUB), token {token}",
+            f"catalogue: {size.countries} countries; the demo vendor's modem sends each "
+            f"bought number an SMS with a code after {seconds} s (check the order)",
+        ),
+        curl=(
+            f"curl -H 'Authorization: Bearer {token}' "
+            "{base}/v1/user/buy/activation/russia/any/telegram"
+        ),
     )

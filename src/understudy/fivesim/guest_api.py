@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from starlette.responses import Response
 from understudy.context import ContextDep
 from understudy.fivesim import catalogue, orders
 from understudy.fivesim import errors as e
+from understudy.fivesim import prices as prices_cache
 from understudy.fivesim.api import run
 from understudy.fivesim.errors import FivesimError
 from understudy.fivesim.settings import get_settings
@@ -82,27 +82,17 @@ def prices(
 ) -> Response:
     """Prices and stock per country, product and operator (or per product, then country)."""
 
-    def work(session: Session, _: None) -> Any:
-        c, p = text(country), text(product)
-        if (c is not None and catalogue.country(session, name=c) is None) or (
-            p is not None and catalogue.product(session, name=p) is None
-        ):
-            return JSONBody(None)
+    def work(session: Session, _: None) -> Response:
         settings = get_settings()
-        rates = catalogue.delivery_rates(
+        body = prices_cache.answer(
             session,
-            since=ctx.now(session) - timedelta(hours=settings.rate_window_hours),
+            now=ctx.now(session),
+            country=text(country),
+            product=text(product),
+            window_hours=settings.rate_window_hours,
             min_orders=settings.rate_min_orders,
         )
-        body: dict[str, Any] = {}
-        for o in catalogue.offers(session, country=c, product=p):
-            outer, inner = (o.product, o.country) if p and not c else (o.country, o.product)
-            entry: dict[str, Any] = {"cost": amount(o.price), "count": o.count}
-            rate = rates.get((o.country, o.operator, o.product))
-            if rate is not None:
-                entry["rate"] = rate
-            body.setdefault(outer, {}).setdefault(inner, {})[o.operator] = entry
-        return body
+        return Response(body, media_type="application/json")
 
     return run(ctx, None, work, write=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from anyio import to_thread
 from fastapi import HTTPException, Request
 
 from understudy.core.ratelimit import RateLimiter
@@ -29,12 +30,16 @@ def _check(limiter: RateLimiter, limit: str, scope: str, who: str, status: int, 
     raise HTTPException(status_code=status, detail=text)
 
 
-def rate_limit(request: Request) -> None:
-    """FastAPI dependency of every /v1 route (sync: Redis storage may block)."""
+async def rate_limit(request: Request) -> None:
+    """FastAPI dependency of every /v1 route; off (no thread hop) when the limit is 0."""
     settings = get_settings()
     if settings.rate_limit == 0:
         return
-    per_period = f"{settings.rate_limit}/{settings.rate_limit_period}"
+    await to_thread.run_sync(_limit, request, f"{settings.rate_limit}/{settings.rate_limit_period}")
+
+
+def _limit(request: Request, per_period: str) -> None:
+    """The checks, in a worker thread: Redis storage blocks."""
     limiter: RateLimiter = request.app.state.ctx.limiter
     ip = request.client.host if request.client else "unknown"
     _check(limiter, per_period, "ip", ip, 503, IP_LIMIT)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from understudy.core.db import Base, UTCDateTime
 
@@ -34,6 +35,8 @@ class User(Base):
     rating: Mapped[int] = mapped_column(Integer)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     vendor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # A vendor whose simulated modem answers every purchase with an SMS (the demo vendor).
+    modem: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     default_country: Mapped[str] = mapped_column(String(50), default="russia")
     default_operator: Mapped[str] = mapped_column(String(50), default="")
     default_forwarding_number: Mapped[str] = mapped_column(String(20), default="")
@@ -182,3 +185,16 @@ class Reserve(Base):
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StockVersion(Base):
+    """One shard of the stock/price version: bumped by every change the prices answer shows.
+
+    The sum over the shards identifies a catalogue state; shards spread the write contention
+    of concurrent buyers, and random start values make a reset never repeat an earlier sum.
+    """
+
+    __tablename__ = "fivesim_stock_versions"
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

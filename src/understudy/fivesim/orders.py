@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger, timers
-from understudy.fivesim import catalogue
+from understudy.fivesim import catalogue, versions
 from understudy.fivesim import errors as e
 from understudy.fivesim.codes import extract_code
 from understudy.fivesim.errors import FivesimError
@@ -27,6 +27,7 @@ from understudy.fivesim.service import (
 from understudy.fivesim.settings import get_settings
 
 EXPIRY = "fivesim.order_expiry"
+MODEM = "fivesim.modem"
 CLAIM_ATTEMPTS = 5
 ANY = "any"
 # Rating moves in hundredths of a point (contract §8, seed table).
@@ -53,10 +54,15 @@ class BuyRequest:
     max_price: int | None = None
 
 
-def _check_rating(session: Session, user: User, now: datetime) -> None:
+def lift_block(user: User, now: datetime) -> None:
+    """After the 24-hour block that a rating of zero brings, the rating starts over."""
     if user.blocked_until is not None and now >= user.blocked_until:
         user.rating = round(get_settings().start_rating * 100)
         user.blocked_until = None
+
+
+def _check_rating(session: Session, user: User, now: datetime) -> None:
+    lift_block(user, now)
     if user.rating <= 0 or user.blocked_until is not None:
         raise FivesimError(e.NOT_ENOUGH_RATING)
     if get_settings().cap_active_orders:
@@ -229,6 +235,7 @@ def _open_order(
     request: BuyRequest,
     now: datetime,
 ) -> Order:
+    versions.touch(session)  # first: every transaction takes the version row before accounts
     account = user_account(session, user_id=user.id, now=now)
     try:
         hold = ledger.place_hold(
@@ -261,11 +268,37 @@ def _open_order(
     session.add(order)
     session.flush()  # the unique active_number_id refuses a number sold concurrently
     timers.schedule(session, kind=EXPIRY, key=str(order.id), due_at=order.expires_at)
+    vendor = session.get(User, number.vendor_id)
+    if vendor is not None and vendor.modem:
+        delay = timedelta(seconds=get_settings().modem_seconds)
+        timers.schedule(session, kind=MODEM, key=str(order.id), due_at=now + delay)
     return order
 
 
+def poll(
+    session: Session, *, token_hash: str, order_id: int, now: datetime
+) -> tuple[Order, bool] | None:
+    """The order if it belongs to the token's user, and whether a timer of it is due (one query).
+
+    None when there is no such order for that token (the caller takes the regular path, which
+    tells an unknown token from an unknown order).
+    """
+    due = exists().where(
+        timers.Timer.kind.in_((MODEM, EXPIRY)),
+        timers.Timer.key == str(order_id),
+        timers.Timer.due_at <= now,
+    )
+    row = session.execute(
+        select(Order, due)
+        .join(User, User.id == Order.user_id)
+        .where(Order.id == order_id, User.token_hash == token_hash)
+    ).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
 def get(session: Session, *, user_id: int, order_id: int, now: datetime) -> Order:
-    """The user's order after applying its due expiry; `order not found` otherwise."""
+    """The user's order after applying its due timers; `order not found` otherwise."""
+    timers.run_if_due(session, kind=MODEM, key=str(order_id), now=now)
     timers.run_if_due(session, kind=EXPIRY, key=str(order_id), now=now)
     order = session.get(Order, order_id, populate_existing=True)
     if order is None or order.user_id != user_id:
@@ -278,6 +311,8 @@ def _end(session: Session, order: Order, status: str, now: datetime) -> None:
     order.active_number_id = None
     order.ended_at = now
     timers.cancel(session, kind=EXPIRY, key=str(order.id))
+    timers.cancel(session, kind=MODEM, key=str(order.id))
+    versions.touch(session)
     session.flush()
 
 
@@ -384,9 +419,11 @@ def deliver_sms(
     text: str,
     now: datetime,
     date: datetime | None = None,
+    apply_expiry: bool = True,
 ) -> tuple[Order, Sms] | None:
     """Append an SMS to an active order (PENDING -> RECEIVED); None if it is not active."""
-    timers.run_if_due(session, kind=EXPIRY, key=str(order_id), now=now)
+    if apply_expiry:
+        timers.run_if_due(session, kind=EXPIRY, key=str(order_id), now=now)
     order = session.get(Order, order_id, populate_existing=True)
     if order is None or order.status not in ACTIVE:
         return None

@@ -30,6 +30,13 @@ class FivesimSettings(BaseSettings):
     cap_active_orders: bool = False
     rate_window_hours: int = Field(default=720, gt=0)
     rate_min_orders: int = Field(default=10, ge=0)
+    # The demo vendor's simulated modem: seconds from a buy to its SMS.
+    modem_seconds: int = Field(default=5, ge=0)
+    # Size of the `serve --demo` catalogue (operators 0: each country's real operators).
+    demo_countries: int = Field(default=40, ge=1, le=174)
+    demo_products: int = Field(default=250, ge=1, le=5000)
+    demo_operators: int = Field(default=0, ge=0, le=10)
+    demo_numbers: int = Field(default=30, ge=5, le=1000)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,44 @@
+"""The stock/price version: every change that the prices answer shows bumps it (§10.3 cache)."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from understudy.fivesim.models import StockVersion
+
+SHARDS = 16
+_SHARD_KEY = "understudy.fivesim.stock_shard"
+
+
+def seed(session: Session) -> None:
+    """Create the missing shards with random start values (a reset never repeats a sum)."""
+    present = set(session.scalars(select(StockVersion.shard)).all())
+    session.add_all(
+        StockVersion(shard=shard, version=secrets.randbits(40))
+        for shard in range(SHARDS)
+        if shard not in present
+    )
+    session.flush()
+
+
+def touch(session: Session) -> None:
+    """Mark the catalogue changed, in the caller's transaction (one random shard per session)."""
+    shard = session.info.get(_SHARD_KEY)
+    if shard is None:
+        shard = session.info[_SHARD_KEY] = secrets.randbelow(SHARDS)
+    session.execute(
+        update(StockVersion)
+        .where(StockVersion.shard == shard)
+        .values(version=StockVersion.version + 1)
+    )
+
+
+def current(session: Session) -> tuple[int, int]:
+    """The catalogue's version as seen by this transaction: (sum of shards, shard count)."""
+    total, count = session.execute(
+        select(func.coalesce(func.sum(StockVersion.version), 0), func.count())
+    ).one()
+    return int(total), int(count)
