@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from tests.conftest import ADMIN
 from understudy.backoffice.seed import admin_password
+from understudy.backoffice.settings import get_settings
 from understudy.context import AppContext
 from understudy.core import ledger
 
@@ -97,3 +100,26 @@ async def advance(
         headers={"x-api-key": auth["x-api-key"]},
     )
     auth["jwt-token"] = r.json()["token"]
+
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """Set back-office settings (UNDERSTUDY_BACKOFFICE_*) for one test."""
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"UNDERSTUDY_BACKOFFICE_{name.upper()}", value)
+        get_settings.cache_clear()
+
+    yield apply
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def fast_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-ups without argon2, for engine tests that never log the new members in."""
+    members = importlib.import_module("understudy.backoffice.service")
+    monkeypatch.setattr(members, "hash_password", lambda password: f"plain:{password}")

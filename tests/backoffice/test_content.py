@@ -152,3 +152,27 @@ async def test_tickets_and_threads(client: httpx.AsyncClient, auth: dict[str, st
     for path, key in (("threads/8", "ticket_id"), ("user_tickets/8", "user_id")):
         r = await client.get(f"/api/v1/{path}", headers=auth)
         assert (r.status_code, r.json()) == (404, {"errors": {key: [f"{key} doesn't exist."]}})
+
+
+async def test_operators_move_ticket_status(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    r = await client.post(
+        "/api/v1/user_tickets", data={"user_id": "1", "subject": "s", "comment": "c"}, headers=auth
+    )
+    assert r.status_code == 200
+    url = "/_understudy/backoffice/tickets/1"
+    for status in ("In Progress", "Closed", "New"):
+        r = await client.post(url, json={"status": status}, headers=ADMIN)
+        assert (r.status_code, r.json()) == (200, {"status": "ok"})
+        r = await client.get("/api/v1/user_tickets/1", headers=auth)
+        assert r.json()["list"][0]["status"] == status
+    for bad_url, body in (
+        (url, {"status": "Open"}),
+        (url, {}),
+        ("/_understudy/backoffice/tickets/9", {"status": "Closed"}),
+        ("/_understudy/backoffice/tickets/0", {"status": "Closed"}),
+    ):
+        r = await client.post(bad_url, json=body, headers=ADMIN)
+        assert r.status_code == 400 and list(r.json()) == ["error"], (bad_url, body)
+    assert (await client.post(url, json={"status": "Closed"})).status_code == 401

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import ADMIN
+from understudy.backoffice.models import BinaryNode, MatrixNode, Member, Ticket, WalletEntry
 from understudy.cli import app
 from understudy.context import AppContext
+from understudy.core import ledger
 
 runner = CliRunner()
 
@@ -80,10 +84,13 @@ async def test_cli_api_keys(ctx: AppContext, client: httpx.AsyncClient, database
     assert r.json() == {"error": "The API Key is not valid."}
 
 
-async def test_demo_prints_working_credentials(ctx: AppContext, client: httpx.AsyncClient) -> None:
-    from understudy.backoffice.demo import demo
+async def test_demo_prints_working_credentials(
+    ctx: AppContext, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from understudy.backoffice import demo
 
-    info = demo(ctx)
+    monkeypatch.setattr(demo, "DEMO_MEMBERS", 25)  # a smaller organisation than `serve --demo`'s
+    info = demo.demo(ctx)
     key = info.lines[0].removeprefix("API key ")
     password = info.lines[1].removeprefix("member admin, password ")
     r = await client.post(
@@ -98,3 +105,29 @@ async def test_demo_prints_working_credentials(ctx: AppContext, client: httpx.As
     )
     assert wallet.json()["list"][0]["balance"] == "10000.0"
     assert "{base}/api/v1/login" in info.curl
+    assert info.lines[2].startswith("25 demo members")
+    r = await client.post(
+        "/api/v1/login",
+        data={"username": "demo7", "password": "demo1234"},
+        headers={"x-api-key": key},
+    )
+    assert r.status_code == 200
+    with ctx.db.read() as session:
+        members = session.scalar(select(func.count()).select_from(Member))
+        assert members == 26
+        placed = session.scalar(select(func.count()).select_from(BinaryNode))
+        tanked = session.scalar(
+            select(func.count()).select_from(Member).where(Member.binary_state != "placed")
+        )
+        assert placed + tanked == 26
+        assert session.scalar(select(func.count()).select_from(MatrixNode)) == 26
+        commissions = session.scalar(
+            select(func.count()).select_from(WalletEntry).where(WalletEntry.wallet_id == 5)
+        )
+        assert commissions and commissions > 10
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 12
+        assert ledger.verify(session) == []
+    again = demo.demo(ctx)  # a second start keeps the organisation
+    assert again.lines[1] == info.lines[1]
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Member)) == 26

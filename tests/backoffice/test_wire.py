@@ -87,3 +87,41 @@ async def test_json_form_multipart_and_query_parameters(
 async def test_raw_utf8_output(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     r = await client.get("/api/v1/locales", headers=auth)
     assert '"Español"'.encode() in r.content
+
+
+async def test_html_entities_are_escaped_like_active_support(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    content = "<div>Tengo dudas del cashout & más.</div>\u2028"
+    r = await client.post(
+        "/api/v1/user_tickets",
+        data={"user_id": "1", "subject": "A <b> & c", "comment": content},
+        headers=auth,
+    )
+    assert r.status_code == 200
+    r = await client.get("/api/v1/threads/1", headers=auth)
+    assert (
+        b'"content":"\\u003cdiv\\u003eTengo dudas del cashout \\u0026 m\xc3\xa1s.'
+        b'\\u003c/div\\u003e\\u2028"' in r.content
+    )
+    assert r.json()["list"][0]["content"] == content
+    r = await client.get("/api/v1/user_tickets/1", headers=auth)
+    assert b'"subject":"A \\u003cb\\u003e \\u0026 c"' in r.content
+
+
+async def test_head_answers_every_get_route_without_a_body(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    for path in ("/api/v1/legs", "/api/v1/legs.json/", "/api/v1/users/1", "/api/v1/teamviews/1"):
+        get = await client.get(path, headers=auth)
+        head = await client.head(path, headers=auth)
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["etag"] == get.headers["etag"]
+        assert head.headers["content-length"] == str(len(get.content))
+        assert head.headers["content-type"] == "application/json; charset=utf-8"
+    refused = await client.head("/api/v1/legs")
+    assert (refused.status_code, refused.content) == (403, b"")
+    missing = await client.head("/api/v1/users/99", headers=auth)
+    assert missing.status_code == 404
+    r = await client.head("/api/v1/login", headers=auth)  # POST-only route: still 404
+    assert r.status_code == 404

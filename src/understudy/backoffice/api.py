@@ -356,7 +356,7 @@ async def get_dashboard(id: str, ctx: ContextDep, _: MemberDep) -> Response:
 router.include_router(api_content.router)
 
 
-uploads = APIRouter()
+uploads = APIRouter(route_class=RailsRoute)
 
 
 @uploads.get(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
+from understudy.backoffice import genealogy
 from understudy.backoffice.models import BinaryNode, Member, Purchase
 from understudy.backoffice.settings import get_settings
 from understudy.core import timers
@@ -76,6 +77,7 @@ def place_from_tank(session: Session, *, member: Member, side: str | None, now: 
     """Place a tanked member on the given leg of its sponsor (the weaker one when None)."""
     if member.binary_state != "tank":
         raise NotInTank(member.username)
+    genealogy.lock_placements(session)
     assert member.sponsor_id is not None
     top = _node(session, member.sponsor_id, lock=True)
     assert top is not None
@@ -87,16 +89,11 @@ def place_from_tank(session: Session, *, member: Member, side: str | None, now: 
 def _bottom(session: Session, start: BinaryNode, side: str) -> BinaryNode:
     """Where a new member lands in this leg: outer chain bottom, or first free slot (BFS)."""
     if get_settings().binary_spillover == "outer":
-        parent = start
         while True:
-            below = _child(session, parent.user_id, side)
-            if below is None:
-                locked = _node(session, parent.user_id, lock=True)
-                assert locked is not None
-                if _child(session, parent.user_id, side) is None:
-                    return locked
-                continue
-            parent = below
+            locked = _node(session, _outer_bottom(session, start.user_id, side), lock=True)
+            assert locked is not None
+            if _child(session, locked.user_id, side) is None:
+                return locked
     first = _child(session, start.user_id, side)
     if first is None:
         return start
@@ -108,6 +105,23 @@ def _bottom(session: Session, start: BinaryNode, side: str) -> BinaryNode:
                 return node
         queue.extend(n for p in SIDES if (n := _child(session, node.user_id, p)) is not None)
     raise AssertionError("a finite tree always has a free slot")
+
+
+def _outer_bottom(session: Session, start_id: int, side: str) -> int:
+    """The last node of the start's outer line on this side (one recursive CTE)."""
+    first = (
+        select(BinaryNode.user_id, literal(1).label("depth"))
+        .where(BinaryNode.parent_id == start_id, BinaryNode.position == side)
+        .cte("outer_line", recursive=True)
+    )
+    step = (
+        select(BinaryNode.user_id, first.c.depth + 1)
+        .join(first, BinaryNode.parent_id == first.c.user_id)
+        .where(BinaryNode.position == side)
+    )
+    line = first.union_all(step)
+    bottom = session.scalar(select(line.c.user_id).order_by(line.c.depth.desc()).limit(1))
+    return start_id if bottom is None else bottom
 
 
 def _attach_under(session: Session, *, member: Member, sponsor_node: BinaryNode, side: str) -> None:

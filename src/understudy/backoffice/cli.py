@@ -6,9 +6,12 @@ from typing import Annotated
 
 import typer
 
+from understudy.backoffice import cli_ops
+
 cli = typer.Typer(help="Back office operator commands.", no_args_is_help=True)
 api_key_cli = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
 cli.add_typer(api_key_cli, name="api-key")
+cli_ops.register(cli)
 
 DbOption = Annotated[
     str | None,
@@ -16,7 +19,8 @@ DbOption = Annotated[
 ]
 
 
-def _context(db: str | None):  # type: ignore[no-untyped-def]
+def context(db: str | None):  # type: ignore[no-untyped-def]
+    """The application context on the configured (migrated) database."""
     from understudy.cli import load_settings, migrate_or_fail
     from understudy.context import AppContext
 
@@ -33,7 +37,7 @@ def create(
     """Issue a new API key and print it (it is shown only once)."""
     from understudy.backoffice import keys
 
-    ctx = _context(db)
+    ctx = context(db)
     try:
         with ctx.db.write() as session:
             row, key = keys.create_key(session, label=label, now=ctx.now(session))
@@ -48,7 +52,7 @@ def list_(db: DbOption = None) -> None:
     """List API keys (id, prefix, label, created, revoked)."""
     from understudy.backoffice import keys
 
-    ctx = _context(db)
+    ctx = context(db)
     try:
         with ctx.db.read() as session:
             rows = [
@@ -70,7 +74,7 @@ def revoke(
     from understudy.backoffice import keys
     from understudy.cli import fail
 
-    ctx = _context(db)
+    ctx = context(db)
     try:
         with ctx.db.write() as session:
             done = keys.revoke_key(session, key_id=key_id, now=ctx.now(session))

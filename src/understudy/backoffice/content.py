@@ -139,6 +139,20 @@ def add_thread(
     return thread
 
 
+TICKET_STATUSES = ("New", "In Progress", "Closed")
+
+
+def set_ticket_status(session: Session, *, ticket_id: int, status: str) -> str | None:
+    """Operators: move a ticket to New, In Progress or Closed; returns a problem or None."""
+    if status not in TICKET_STATUSES:
+        return "status must be one of: " + ", ".join(TICKET_STATUSES)
+    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id < 2**31 else None
+    if ticket is None:
+        return f"no ticket {ticket_id}"
+    ticket.status = status
+    return None
+
+
 def add_notice(
     session: Session, *, title: str, content: str, username: str | None, plan: str | None
 ) -> str | None:

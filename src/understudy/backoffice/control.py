@@ -329,3 +329,27 @@ async def resolve_cashout(
     if problem:
         raise ControlError(problem, 400)
     return StatusBody()
+
+
+class TicketStatusBody(BaseModel):
+    """A ticket's new status."""
+
+    status: Literal["New", "In Progress", "Closed"]
+
+
+@control_router.post(
+    "/tickets/{ticket_id}", response_model=StatusBody, openapi_extra=body_doc(TicketStatusBody)
+)
+async def ticket_status(
+    ticket_id: int, request: Request, ctx: ContextDep, _: AdminDep
+) -> StatusBody:
+    """Move a support ticket to `New`, `In Progress` or `Closed`."""
+    body = await parse(request, TicketStatusBody)
+
+    def work(session: Session) -> str | None:
+        return content.set_ticket_status(session, ticket_id=ticket_id, status=body.status)
+
+    problem = await to_thread.run_sync(ctx.db.transaction, work)
+    if problem:
+        raise ControlError(problem, 400)
+    return StatusBody()

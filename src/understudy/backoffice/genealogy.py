@@ -43,18 +43,24 @@ def upline(session: Session, *, member_id: int, levels: int) -> list[int]:
 
 
 def downline(session: Session, *, member_id: int, depth: int) -> list[tuple[Member, int]]:
-    """Sponsor-tree descendants down to `depth` levels, with their level, by id."""
-    rows = session.execute(
-        select(Member, SponsorClosure.depth)
-        .join(SponsorClosure, SponsorClosure.descendant_id == Member.id)
-        .where(
-            SponsorClosure.ancestor_id == member_id,
-            SponsorClosure.depth > 0,
-            SponsorClosure.depth <= depth,
-        )
-        .order_by(Member.id)
+    """Sponsor-tree descendants down to `depth` levels, with their level, by id.
+
+    Two indexed reads (closure rows, then those members) rather than one join: for the root
+    every member is a descendant, and planners misjudge how few are within `depth`.
+    """
+    levels = dict(
+        session.execute(
+            select(SponsorClosure.descendant_id, SponsorClosure.depth).where(
+                SponsorClosure.ancestor_id == member_id,
+                SponsorClosure.depth > 0,
+                SponsorClosure.depth <= depth,
+            )
+        ).all()
     )
-    return [(member, level) for member, level in rows]
+    if not levels:
+        return []
+    members = session.scalars(select(Member).where(Member.id.in_(list(levels))).order_by(Member.id))
+    return [(member, levels[member.id]) for member in members]
 
 
 def downline_count(session: Session, *, member_id: int) -> int:
@@ -83,20 +89,33 @@ def _children(session: Session, parent_id: int) -> list[MatrixNode]:
     )
 
 
-def _lock(session: Session, user_id: int) -> MatrixNode | None:
-    stmt = select(MatrixNode).where(MatrixNode.user_id == user_id)
+def lock_placements(session: Session) -> None:
+    """Take the placement lock: the matrix root's row (PostgreSQL; SQLite has a single writer).
+
+    Every placement reads and rewrites `open_level` along a path that ends at the root, so
+    placements are serialized on it; taken before the member row is inserted, it also makes
+    member ids follow placement order.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        session.execute(
+            select(MatrixNode.user_id).where(MatrixNode.parent_id.is_(None)).with_for_update()
+        )
+
+
+def _node(session: Session, user_id: int) -> MatrixNode | None:
+    stmt = select(MatrixNode).where(MatrixNode.user_id == user_id)
     return session.scalar(stmt.execution_options(populate_existing=True))
 
 
 def place_matrix(session: Session, *, member_id: int, sponsor_id: int | None, width: int) -> None:
     """Give the member the first free slot under its sponsor, breadth-first, left to right.
 
-    Descends along `open_level` (distance to the nearest free slot), locking each node before
-    reading its children, so a concurrent placement that filled a node is seen and stepped past.
+    Descends along `open_level` (distance to the nearest free slot) into the leftmost child
+    nearest to a free slot, then recomputes `open_level` upward until a value stops changing.
+    Runs under the placement lock, so every `open_level` it reads is current.
     """
-    node = _lock(session, sponsor_id) if sponsor_id is not None else None
+    lock_placements(session)
+    node = _node(session, sponsor_id) if sponsor_id is not None else None
     if node is None:
         session.add(MatrixNode(user_id=member_id, parent_id=None, slot=None, open_level=0))
         session.flush()
@@ -106,8 +125,7 @@ def place_matrix(session: Session, *, member_id: int, sponsor_id: int | None, wi
         if len(kids) < width:
             break
         nearest = min(k.open_level for k in kids)
-        chosen = next(k for k in kids if k.open_level == nearest)
-        node = _lock(session, chosen.user_id) or chosen
+        node = next(k for k in kids if k.open_level == nearest)
     session.add(MatrixNode(user_id=member_id, parent_id=node.user_id, slot=len(kids), open_level=0))
     session.flush()
     _recompute_upward(session, node, width)
@@ -121,7 +139,7 @@ def _recompute_upward(session: Session, node: MatrixNode | None, width: int) -> 
             return
         node.open_level = level
         session.flush()
-        node = None if node.parent_id is None else session.get(MatrixNode, node.parent_id)
+        node = None if node.parent_id is None else _node(session, node.parent_id)
 
 
 def matrix_children(session: Session, *, user_id: int) -> list[MatrixNode]:

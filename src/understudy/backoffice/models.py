@@ -54,6 +54,12 @@ class Plan(Base):
     matrix_bp: Mapped[list[int]] = mapped_column(JSON, default=list)
     matrix_directs_needed: Mapped[int] = mapped_column(Integer, default=0)
     matrix_hold_days: Mapped[int] = mapped_column(Integer, default=0)
+    # BINARY_MODE=pairs: a pair is pair_left BV on the left against pair_right BV on the right,
+    # paying pair_value; the member's first pair may need "2:1" or "1:2" of them.
+    pair_left: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    pair_right: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    pair_value: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    first_pair: Mapped[str] = mapped_column(String(3), default="1:1", server_default="1:1")
 
 
 class Member(Base):
@@ -91,6 +97,10 @@ class SponsorClosure(Base):
     """Closure of the sponsor tree: every (ancestor, descendant, depth), self at depth 0."""
 
     __tablename__ = "backoffice_sponsor_closure"
+    # Depth-limited downlines (teamview) read only the first levels of a big subtree.
+    __table_args__ = (
+        Index("ix_backoffice_sponsor_closure_ancestor_depth", "ancestor_id", "depth"),
+    )
 
     ancestor_id: Mapped[int] = mapped_column(ForeignKey("backoffice_users.id"), primary_key=True)
     descendant_id: Mapped[int] = mapped_column(
@@ -175,6 +185,7 @@ class BinaryNode(Base):
     carry_right: Mapped[int] = mapped_column(BigInteger, default=0)
     active_directs_left: Mapped[int] = mapped_column(Integer, default=0)
     active_directs_right: Mapped[int] = mapped_column(Integer, default=0)
+    pairs_paid: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class MatrixCommission(Base):

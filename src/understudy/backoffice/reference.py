@@ -56,6 +56,9 @@ PLANS: tuple[dict[str, object], ...] = (
         "matrix_bp": [500, 500, 500],
         "matrix_directs_needed": 2,
         "matrix_hold_days": 30,
+        "pair_left": 5000,
+        "pair_right": 5000,
+        "pair_value": 500,
     },
 )
 

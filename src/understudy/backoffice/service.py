@@ -111,9 +111,17 @@ def login(session: Session, *, username: str | None, password: str | None) -> Lo
 
 
 def create_member(
-    session: Session, *, fields: dict[str, str | None], plan_name: str | None, now: datetime
+    session: Session,
+    *,
+    fields: dict[str, str | None],
+    plan_name: str | None,
+    now: datetime,
+    password_hash: str | None = None,
 ) -> Member:
-    """Validate, create, place the member and buy its plan, in the caller's transaction."""
+    """Validate, create, place the member and buy its plan, in the caller's transaction.
+
+    `password_hash`, when given, is the already hashed password (bulk loads hash it once).
+    """
     missing = {name: [BLANK] for name in SIGNUP_FIELDS if blank(fields.get(name))}
     if missing:
         raise form_errors(422, missing)
@@ -160,13 +168,15 @@ def create_member(
         last_name=value["last_name"],
         mobile=value["mobile"],
         country_code=value["country_code"],
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         language="en",
         default_leg=settings.default_leg,
         request_token_on_edit=settings.request_token_on_edit,
         sponsor_id=sponsor.id,
         created_at=now,
     )
+    # Placements serialize here, before the insert, so ids follow placement order.
+    genealogy.lock_placements(session)
     session.add(member)
     session.flush()
     genealogy.attach_sponsor(session, member=member)

@@ -17,11 +17,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from understudy.backoffice.errors import BackofficeError, bad_request
 
 JSON_TYPE = "application/json; charset=utf-8"
+HEAD_FLAG = "understudy.backoffice.head"
 Params = dict[str, Any]
 # Uploads are read up to one byte past the largest accepted size.
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -44,10 +45,20 @@ def canonical_path(path: str) -> str:
     return path
 
 
+# ActiveSupport's JSON escapes these even in raw UTF-8 output (escape_html_entities_in_json).
+RAILS_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def rails_dumps(body: object) -> str:
+    """Compact JSON as Rails writes it: raw UTF-8, but `<`, `>`, `&`, U+2028/9 escaped."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).translate(RAILS_ESCAPES)
+
+
 def render(body: object, status: int = 200) -> Response:
-    """Compact raw-UTF-8 JSON with Rails' content type."""
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content, status_code=status, media_type=JSON_TYPE)
+    """Compact raw-UTF-8 JSON with Rails' content type and escapes."""
+    return Response(rails_dumps(body).encode(), status_code=status, media_type=JSON_TYPE)
 
 
 class RailsRoute(APIRoute):
@@ -58,7 +69,15 @@ class RailsRoute(APIRoute):
             path = canonical_path(scope["path"])
             if path != scope["path"]:
                 scope = {**scope, "path": path}
+            if scope["method"] == "HEAD" and "GET" in self.methods:
+                # Rails answers HEAD on every GET route: the GET's status and headers, no body.
+                return super().matches({**scope, "method": "GET"})
         return super().matches(scope)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "HEAD" and "GET" in self.methods:
+            scope = {**scope, "method": "GET", HEAD_FLAG: True}
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -70,6 +89,8 @@ class RailsRoute(APIRoute):
             except BackofficeError as exc:
                 response = render(exc.body, exc.status)
             fingerprint(response, time.perf_counter() - started)
+            if request.scope.get(HEAD_FLAG):
+                response.body = b""  # Content-Length stays that of the GET answer (Rack::Head)
             return response
 
         return rails_handler

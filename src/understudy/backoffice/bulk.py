@@ -1,0 +1,310 @@
+"""Bulk organisations for benchmarks: N members written set-wise (COPY on PostgreSQL).
+
+The trees are computed in memory with the engines' own rules (outer spillover on each
+sponsor's default leg, breadth-first 3-wide matrix), then written with exact aggregates:
+leg counts, closure rows, `open_level`, direct counts. Every member holds the Free Plan, so
+no commission is owed; each sponsor gets its `Sponsored Plan - Free Plan` 0.0 wallet rows.
+Meant for a freshly reset database (only `admin`, id 1).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from understudy.backoffice.models import (
+    BinaryNode,
+    MatrixNode,
+    Member,
+    Plan,
+    Purchase,
+    SponsorClosure,
+    WalletEntry,
+)
+from understudy.backoffice.reference import FREE_PLAN
+from understudy.backoffice.settings import get_settings
+from understudy.core.passwords import hash_password
+
+CHUNK = 20_000
+COUNTRIES = ("US", "MX", "CO", "NI", "ES", "PE", "AR", "GT", "PH", "VN")
+
+
+@dataclass
+class Organisation:
+    """The generated shape: per member (index = id) sponsor, binary and matrix positions."""
+
+    size: int
+    sponsor: list[int]
+    leg: list[str]
+    bin_parent: list[int]
+    bin_side: list[str]
+    sponsor_side: list[str]
+    mat_parent: list[int]
+    mat_slot: list[int]
+    open_level: list[int]
+
+
+def shape(size: int, *, seed: int = 1, right_share: float = 0.5, width: int = 3) -> Organisation:
+    """Sponsor tree, binary and matrix placements in memory.
+
+    Half the members are recruited by anyone (a random recursive tree, depth ~ ln N), half by
+    the newer half of the organisation: sponsor depth stays ~14 on average while outer
+    spillover makes binary lines hundreds deep (438 at 100k members).
+    """
+    rng = random.Random(seed)
+    total = size + 2  # index 0 unused, 1 = admin
+    sponsor = [0] * total
+    leg = ["left"] * total
+    bin_parent, bin_side, sponsor_side = [0] * total, [""] * total, [""] * total
+    child = {"left": [0] * total, "right": [0] * total}
+    tail = {"left": list(range(total)), "right": list(range(total))}
+    mat_parent, mat_slot = [0] * total, [0] * total
+    kids: list[list[int]] = [[] for _ in range(total)]
+    open_level = [0] * total
+    for user in range(2, total):
+        low = 1 if rng.random() < 0.5 else max(1, user // 2)
+        sponsor[user] = s = rng.randint(low, user - 1)
+        leg[user] = "right" if rng.random() < right_share else "left"
+        side = leg[s]
+        # Outer spillover: the bottom of the sponsor's line on that side (cached tails).
+        bottom = tail[side][s]
+        while child[side][bottom]:
+            bottom = child[side][bottom]
+        tail[side][s] = bottom
+        child[side][bottom] = user
+        bin_parent[user], bin_side[user], sponsor_side[user] = bottom, side, side
+        # Matrix: breadth-first under the sponsor along open_level.
+        node = s
+        while len(kids[node]) >= width:
+            nearest = min(open_level[k] for k in kids[node])
+            node = next(k for k in kids[node] if open_level[k] == nearest)
+        mat_parent[user], mat_slot[user] = node, len(kids[node])
+        kids[node].append(user)
+        while node:
+            level = 0 if len(kids[node]) < width else 1 + min(open_level[k] for k in kids[node])
+            if level == open_level[node]:
+                break
+            open_level[node] = level
+            node = mat_parent[node]
+    return Organisation(
+        size, sponsor, leg, bin_parent, bin_side, sponsor_side, mat_parent, mat_slot, open_level
+    )
+
+
+def binary_depth(org: Organisation) -> int:
+    """The deepest binary level (root 0)."""
+    depth = [0] * len(org.sponsor)
+    for user in range(2, len(org.sponsor)):
+        depth[user] = depth[org.bin_parent[user]] + 1
+    return max(depth)
+
+
+def load(session: Session, org: Organisation, *, now: datetime, password: str) -> None:
+    """Write the organisation under admin (ids 2..N+1) in the caller's transaction."""
+    total = org.size + 2
+    free = session.scalars(select(Plan).where(Plan.name == FREE_PLAN)).one()
+    hashed = hash_password(password)
+    left, right = [0] * total, [0] * total
+    for user in range(total - 1, 1, -1):
+        below = 1 + left[user] + right[user]
+        if org.bin_side[user] == "left":
+            left[org.bin_parent[user]] += below
+        else:
+            right[org.bin_parent[user]] += below
+    directs = [0] * total
+    for user in range(2, total):
+        directs[org.sponsor[user]] += 1
+    start = now - timedelta(days=7)
+    step = timedelta(days=7) / total
+
+    def members() -> Iterator[tuple[Any, ...]]:
+        for user in range(2, total):
+            name = f"bulk{user}"
+            yield (
+                user, name, name, f"{name}@bulk.example", f"{name}@bulk.example", "Bulk",
+                str(user), "1", COUNTRIES[user % len(COUNTRIES)], hashed, "en", org.leg[user],
+                False, org.sponsor[user], "placed", directs[user], 0, start + step * user,
+            )  # fmt: skip
+
+    _write(
+        session,
+        Member.__table__,  # type: ignore[arg-type]
+        [
+            "id",
+            "username",
+            "username_key",
+            "email",
+            "email_key",
+            "first_name",
+            "last_name",
+            "mobile",
+            "country_code",
+            "password_hash",
+            "language",
+            "default_leg",
+            "request_token_on_edit",
+            "sponsor_id",
+            "binary_state",
+            "direct_count",
+            "active_direct_count",
+            "created_at",
+        ],
+        members(),
+    )
+
+    def closure() -> Iterator[tuple[int, int, int]]:
+        for user in range(2, total):
+            up, depth = user, 0
+            while up:
+                yield (up, user, depth)
+                up, depth = org.sponsor[up], depth + 1
+
+    _write(
+        session,
+        SponsorClosure.__table__,  # type: ignore[arg-type]
+        ["ancestor_id", "descendant_id", "depth"],
+        closure(),
+    )
+    _write(
+        session,
+        BinaryNode.__table__,  # type: ignore[arg-type]
+        [
+            "user_id",
+            "parent_id",
+            "position",
+            "sponsor_side",
+            "left_count",
+            "right_count",
+            "vol_new_left",
+            "vol_new_right",
+            "carry_left",
+            "carry_right",
+            "active_directs_left",
+            "active_directs_right",
+            "pairs_paid",
+        ],
+        (
+            (u, org.bin_parent[u], org.bin_side[u], org.sponsor_side[u], left[u], right[u])
+            + (0,) * 7
+            for u in range(2, total)
+        ),
+    )
+    open_level = org.open_level
+    _write(
+        session,
+        MatrixNode.__table__,  # type: ignore[arg-type]
+        ["user_id", "parent_id", "slot", "open_level"],
+        ((u, org.mat_parent[u], org.mat_slot[u], open_level[u]) for u in range(2, total)),
+    )
+    first_purchase = (session.scalar(select(func.max(Purchase.id))) or 0) + 1
+    _write(
+        session,
+        Purchase.__table__,  # type: ignore[arg-type]
+        ["id", "user_id", "plan_id", "price", "bv", "created_at"],
+        ((first_purchase + u - 2, u, free.id, 0, 0, start + step * u) for u in range(2, total)),
+    )
+    first_entry = (session.scalar(select(func.max(WalletEntry.id))) or 0) + 1
+    wallet = get_settings().purchase_wallet
+    description = f"Sponsored Plan - {FREE_PLAN}"
+    _write(
+        session,
+        WalletEntry.__table__,  # type: ignore[arg-type]
+        ["id", "user_id", "wallet_id", "amount", "balance", "description", "created_at"],
+        (
+            (first_entry + u - 2, org.sponsor[u], wallet, 0, 0, description, start + step * u)
+            for u in range(2, total)
+        ),
+    )
+    session.execute(
+        update(BinaryNode)
+        .where(BinaryNode.user_id == 1)
+        .values(left_count=left[1], right_count=right[1])
+    )
+    session.execute(
+        update(MatrixNode).where(MatrixNode.user_id == 1).values(open_level=open_level[1])
+    )
+    session.execute(update(Member).where(Member.id == 1).values(direct_count=directs[1]))
+    if session.get_bind().dialect.name == "postgresql":
+        for table, column in (
+            ("backoffice_users", "id"),
+            ("backoffice_purchases", "id"),
+            ("backoffice_wallet_entries", "id"),
+        ):
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                    f"(SELECT max({column}) FROM {table}))"
+                )
+            )
+        for table in ("backoffice_users", "backoffice_sponsor_closure", "backoffice_binary_nodes",
+                      "backoffice_matrix_nodes", "backoffice_purchases",
+                      "backoffice_wallet_entries"):  # fmt: skip
+            session.execute(text(f"ANALYZE {table}"))
+
+
+def _write(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """COPY on PostgreSQL, chunked executemany elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+        return
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(dict(zip(columns, row, strict=True)))
+        if len(chunk) >= CHUNK:
+            connection.execute(insert(table), chunk)
+            chunk = []
+    if chunk:
+        connection.execute(insert(table), chunk)
+
+
+def ensure(db_url: str, size: int, *, reset: Any, now: datetime | None = None) -> dict[str, Any]:
+    """Make the database hold the bulk organisation of `size` (reusing one already there).
+
+    `reset()` wipes the database first (the sandbox reset call) when a load is needed.
+    Returns what was done: sizes, binary depth and load seconds.
+    """
+    import time
+
+    from understudy.config import Settings
+    from understudy.context import AppContext
+
+    ctx = AppContext.from_settings(Settings(database_url=db_url, _env_file=None))  # type: ignore[call-arg]
+    try:
+        with ctx.db.read() as session:
+            last = session.scalar(select(Member.id).where(Member.username_key == f"bulk{size + 1}"))
+            beyond = session.scalar(
+                select(Member.id).where(Member.username_key == f"bulk{size + 2}")
+            )
+        started = time.perf_counter()
+        org = shape(size)
+        shaped = time.perf_counter() - started
+        depth = binary_depth(org)
+        if last is not None and beyond is None:
+            return {"members": size + 1, "reused": True, "binary_depth": depth}
+        reset()
+        started = time.perf_counter()
+        with ctx.db.write() as session:
+            load(session, org, now=now or ctx.now(session), password="bench1234")
+        return {
+            "members": size + 1,
+            "reused": False,
+            "binary_depth": depth,
+            "shape_s": round(shaped, 1),
+            "load_s": round(time.perf_counter() - started, 1),
+        }
+    finally:
+        ctx.close()
