@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 from anyio import to_thread
 from sqlalchemy import update
 
+from tests.live_server import free_port
 from understudy.context import AppContext
 from understudy.core.db import Database
 from understudy.core.mail import (
@@ -34,13 +34,6 @@ SENDER = "Understudy <no-reply@understudy.localhost>"
 SENDER_ADDRESS = "no-reply@understudy.localhost"
 SUBJECT_UTF8 = "Confirmación de registro — Подтверждение регистрации"
 BODY_UTF8 = "¡Hola, Íñigo! Su código es 1234.\nЗдравствуйте! Ваш код: 1234.\n"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RecordingHandler:
@@ -306,6 +299,26 @@ async def test_delivers_utf8_message_to_a_real_smtp_server(ctx: AppContext, sink
         await deliver_pending(ctx.db, sink.target, sender=SENDER, now=now + timedelta(days=1)) == 0
     )
     assert len(sink.envelopes) == 1
+
+
+async def test_outbox_only_messages_are_listed_but_never_sent(
+    ctx: AppContext, sink: SmtpSink
+) -> None:
+    with ctx.db.write() as session:
+        now = ctx.now(session)
+        sms = queue_mail(
+            session, to="+34600111222", subject="SMS", body="123456\n", now=now, smtp=False
+        )
+    mail_id = queue(ctx, to="ana@example.com", subject="by mail")
+
+    later = now + timedelta(days=1)
+    assert await deliver_pending(ctx.db, sink.target, sender=SENDER, now=later) == 1
+    assert sink.subjects() == ["by mail"]
+    row = stored(ctx, sms)
+    assert (row.attempts, row.delivered_at, row.next_attempt_at) == (0, None, None)
+    assert stored(ctx, mail_id).delivered_at is not None
+    with ctx.db.read() as session:
+        assert [m.id for m in list_mail(session, to="+34600111222")] == [sms]
 
 
 async def test_smtp_plain_url_logs_in_with_unescaped_credentials(ctx: AppContext) -> None:

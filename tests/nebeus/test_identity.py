@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from tests.conftest import ADMIN
 from tests.nebeus.helpers import PASSWORD, country_id, envelope, new_user, rpc, signup_params
+from understudy.app import create_app
+from understudy.config import Settings
 from understudy.context import AppContext
 from understudy.nebeus import push
 from understudy.nebeus.models import Device, MoneyAccount, User
@@ -163,17 +165,25 @@ async def test_signin_refuses_bad_credentials_with_one_message(
         assert await rpc(client, SIGNIN, params) == BAD_LOGIN
 
 
-async def test_signin_is_throttled_after_ten_failures(
-    client: httpx.AsyncClient, ctx: AppContext
+async def test_signin_is_throttled_after_ten_failures_on_every_worker_until_time_passes(
+    client: httpx.AsyncClient, ctx: AppContext, settings: Settings
 ) -> None:
-    await new_user(client, ctx, "slow@example.com")
-    for _ in range(10):
-        await rpc(client, SIGNIN, {"login": "slow@example.com", "password": "wrong1234"})
-    assert await rpc(client, SIGNIN, {"login": "slow@example.com", "password": PASSWORD}) == (
-        BAD_LOGIN
-    )
-    # another login is not affected
-    await new_user(client, ctx, "fast@example.com")
+    await new_user(client, ctx, "shared@example.com")
+    other = AppContext.from_settings(settings)  # a second worker: its own process state
+    try:
+        transport = httpx.ASGITransport(app=create_app(ctx=other))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as second:
+            for worker in (client, second) * 5:
+                wrong = {"login": "Shared@example.com", "password": "wrong1234"}
+                assert await rpc(worker, SIGNIN, wrong) == BAD_LOGIN
+            right = {"login": "shared@example.com", "password": PASSWORD}
+            assert await rpc(second, SIGNIN, right) == BAD_LOGIN
+            assert await rpc(client, SIGNIN, right) == BAD_LOGIN
+            await new_user(client, ctx, "fast@example.com")  # another login is not affected
+            await client.post("/_understudy/clock", json={"advance": 15 * 60}, headers=ADMIN)
+            assert "session_id" in await rpc(second, SIGNIN, right)
+    finally:
+        other.close()
 
 
 async def test_an_inactive_user_cannot_sign_in(client: httpx.AsyncClient, ctx: AppContext) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.conftest import ADMIN
 from tests.nebeus.helpers import PASSWORD, envelope, new_user, rpc
 from understudy.context import AppContext
 from understudy.nebeus import identity
-from understudy.nebeus.models import User
+from understudy.nebeus.models import User, WebSession
 
 HTTP_TEXT = (
     "Function declared as capable of handling request of type 'json' but called with a request "
@@ -306,3 +308,53 @@ async def test_nul_characters_are_refused_before_the_database(client: httpx.Asyn
         headers=ADMIN,
     )
     assert r.status_code == 400
+
+
+async def test_read_only_calls_do_not_wait_for_the_writer(
+    client: httpx.AsyncClient, ctx: AppContext, is_postgres: bool
+) -> None:
+    if is_postgres:
+        pytest.skip("SQLite's single writer is what read-only calls avoid; PostgreSQL has none")
+    sid = await new_user(client, ctx, "reader@example.com")
+    partner = (
+        await rpc(client, "/signin/1.0/json", {"login": "reader@example.com", "password": PASSWORD})
+    )["partner_id"]
+    client.cookies.clear()
+    with ctx.db.write() as s:
+        s.execute(select(1))  # BEGIN IMMEDIATE: this test holds the write lock meanwhile
+        for path in (
+            "/accounts/1.0/json",
+            "/accounts/transactions/1.0/json",
+            "/payment_sources/1.0/json",
+            "/btc/get_buy_limit/1.0/json",
+            "/utils/get_buy_currencies/1.0/json",
+            "/utils/get_sell_currencies/1.0/json",
+            "/utils/get_currencies/1.0/json",
+            "/get_countries/1.0/json",
+            "/card2card/search/1.0/json",
+        ):
+            assert await rpc(client, path, session=sid) is not None
+        image = await client.get(f"/partner/{partner}/profile_image?session_id={sid}")
+        assert image.status_code == 200
+
+
+async def test_read_only_calls_touch_the_session_at_most_once_a_minute(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    sid = await new_user(client, ctx, "touch@example.com")
+
+    def last_seen() -> datetime | None:
+        with ctx.db.read() as s:
+            row = s.get(WebSession, sid)
+            return row.last_seen if row else None
+
+    first = last_seen()
+    await rpc(client, "/accounts/1.0/json", session=sid)
+    assert last_seen() == first  # within the minute: nothing written
+    await client.post("/_understudy/clock", json={"advance": 120}, headers=ADMIN)
+    await rpc(client, "/accounts/1.0/json", session=sid)
+    touched = last_seen()
+    assert first is not None and touched is not None and touched > first + timedelta(seconds=60)
+    await client.post("/_understudy/clock", json={"advance": 8 * 86400}, headers=ADMIN)
+    r = await client.post(f"/payment_sources/1.0/json?session_id={sid}", json=envelope())
+    assert r.json()["error"]["code"] == 100

@@ -13,7 +13,8 @@ from tests.conftest import ADMIN
 from tests.nebeus.helpers import new_user, rpc
 from understudy.context import AppContext
 from understudy.core import timers
-from understudy.nebeus import helpdesk, kyc
+from understudy.core.mail import list_mail
+from understudy.nebeus import helpdesk, kyc, outbound
 from understudy.nebeus.models import HelpdeskTicket, User, VerificationDocument
 from understudy.nebeus.settings import NebeusSettings
 
@@ -174,6 +175,45 @@ async def test_phone_verification_by_sms_code(client: httpx.AsyncClient, ctx: Ap
     with ctx.db.read() as s:
         uid = s.scalars(select(User.id).where(User.login == "ph@example.com")).one()
         assert kyc.status(s, user_id=uid, item="phone") == "verified"
+        # The SMS stays in the outbox (no SMS gateway) and is never due for SMTP delivery.
+        [sms] = list_mail(s, to="+34600111222")
+        assert (sms.next_attempt_at, sms.attempts) == (None, 0)
     assert await rpc(client, path, {"phone": "12345"}, session=sid) == err(
         "phone", "Phone is not valid"
     )
+
+
+async def test_zendesk_call_runs_after_commit_and_failures_are_retried(
+    client: httpx.AsyncClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured = NebeusSettings(
+        zendesk_subdomain="acme", zendesk_email="ops@acme.test", zendesk_token="tok"
+    )
+    monkeypatch.setattr(helpdesk, "get_settings", lambda: configured)
+    answers = [500, 201]
+    seen: list[tuple[int, int | None]] = []
+
+    def fake_post(url: str, *, auth: tuple[str, str], json: dict[str, Any]) -> int:
+        # No transaction is open: another connection can write, and it sees the committed claim.
+        with ctx.db.write() as s:
+            [timer] = s.scalars(select(timers.Timer).where(timers.Timer.kind == helpdesk.ZENDESK))
+            seen.append((timer.payload["_attempt"], timer.attempts))
+            assert timer.payload["_claim"] and timer.payload["subject"] == "Message from Zed"
+        return answers.pop(0)
+
+    monkeypatch.setattr(helpdesk, "zendesk_post", fake_post)
+    params = {"login": "z@example.com", "name": "Zed", "message": "Help"}
+    assert await rpc(client, "/helpdesk/message", params) == {"status": "success"}
+    await client.post("/_understudy/clock", json={"advance": 1}, headers=ADMIN)
+    with ctx.db.read() as s:
+        [timer] = s.scalars(select(timers.Timer).where(timers.Timer.kind == helpdesk.ZENDESK))
+        assert timer.attempts == 1 and "500" in (timer.last_error or "")
+        # retried after a short backoff (2 s at the first failure), not after the 60 s lease
+        assert timer.due_at < ctx.now(s) + outbound.LEASE / 2
+    await client.post("/_understudy/clock", json={"advance": 5}, headers=ADMIN)
+    assert seen == [(1, 0), (2, 0)] and answers == []
+    with ctx.db.read() as s:
+        assert (
+            s.scalars(select(timers.Timer).where(timers.Timer.kind == helpdesk.ZENDESK)).all() == []
+        )
+        assert s.scalars(select(HelpdeskTicket.state)).one() == "draft"

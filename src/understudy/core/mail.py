@@ -46,10 +46,21 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-def queue_mail(session: Session, *, to: str, subject: str, body: str, now: datetime) -> int:
-    """Queue a plain-text message in the caller's transaction; returns its outbox id."""
+def queue_mail(
+    session: Session, *, to: str, subject: str, body: str, now: datetime, smtp: bool = True
+) -> int:
+    """Queue a plain-text message in the caller's transaction; returns its outbox id.
+
+    `smtp=False` keeps it in the outbox only (readable through the control plane, never sent
+    over SMTP), e.g. an SMS addressed to a phone number when there is no SMS gateway.
+    """
     message = OutboxMessage(
-        to=to, subject=subject, body=body, queued_at=now, attempts=0, next_attempt_at=now
+        to=to,
+        subject=subject,
+        body=body,
+        queued_at=now,
+        attempts=0,
+        next_attempt_at=now if smtp else None,  # never due: the SMTP sweep skips it
     )
     session.add(message)
     session.flush()

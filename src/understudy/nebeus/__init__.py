@@ -9,13 +9,20 @@ from understudy.nebeus import (
     api,
     banking,
     card2card_api,
+    chat_api,
+    chat_control,
+    chat_live,
+    chat_models,
     cli,
     control,
+    dashboard_api,
     demo,
     errors,
     helpdesk,
     identity,
     jsonrpc,
+    loans_api,
+    loans_models,
     media_api,
     models,
     push,
@@ -29,8 +36,13 @@ __all__ = [
     "accounts_api",
     "api",
     "card2card_api",
+    "chat_api",
+    "chat_models",
+    "dashboard_api",
     "helpdesk",
     "identity",
+    "loans_api",
+    "loans_models",
     "media_api",
     "models",
     "push",
@@ -44,6 +56,8 @@ __all__ = [
 router = APIRouter()
 router.include_router(jsonrpc.router)  # every JSON route, registered by the imports above
 router.include_router(media_api.router)
+router.include_router(chat_live.router)  # /websocket; /longpolling/poll is a JSON route
+control.router.include_router(chat_control.router)  # POST /_understudy/nebeus/chat_groups
 
 
 def seed(session: Session, ctx: AppContext) -> None:

@@ -43,7 +43,12 @@ def _account(call: Call, name: str, label: str = "Account") -> MoneyAccount:
         raise field_error(name, exc.message) from None
 
 
-@route("/utils/get_currencies/1.0/json", auth=False, summary="Currencies at market rate")
+@route(
+    "/utils/get_currencies/1.0/json",
+    auth=False,
+    readonly=True,
+    summary="Currencies at market rate",
+)
 def get_currencies(call: Call) -> list[dict[str, Any]]:
     """Supported currencies at market rate (`id` is what `to_sum_currency` takes)."""
     return [
@@ -60,11 +65,19 @@ def get_currencies(call: Call) -> list[dict[str, Any]]:
     ]
 
 
-@route("/accounts/1.0/json", summary="The caller's wallets")
+def _settle(call: Call) -> None:
+    """Apply the caller's due payouts first (lazy timers); only then does the call write."""
+    due = withdrawals.due_for(call.db, user_id=call.uid, now=call.now)
+    if due or card2card.due_for(call.db, user_id=call.uid, now=call.now):
+        call.require_write()
+        withdrawals.settle_due(call.db, user_id=call.uid, now=call.now)
+        card2card.settle_due(call.db, user_id=call.uid, now=call.now)
+
+
+@route("/accounts/1.0/json", readonly=True, summary="The caller's wallets")
 def accounts(call: Call) -> list[dict[str, Any]]:
     """The caller's wallets in creation order with balance, reserved and available."""
-    withdrawals.settle_due(call.db, user_id=call.uid, now=call.now)
-    card2card.settle_due(call.db, user_id=call.uid, now=call.now)
+    _settle(call)
     rates = banking.rates(call.db)
     return [
         {
@@ -99,12 +112,12 @@ def create_account(call: Call) -> dict[str, Any]:
         "offset": INT,
         "limit": INT,
     },
+    readonly=True,
     summary="Posted movements of the caller's wallets",
 )
 def transactions(call: Call) -> list[dict[str, Any]]:
     """Posted lines of the caller's wallets (or one), newest first, dashboard-shaped."""
-    withdrawals.settle_due(call.db, user_id=call.uid, now=call.now)
-    card2card.settle_due(call.db, user_id=call.uid, now=call.now)
+    _settle(call)
     account_id = None
     if call.params.get("account_id") not in (None, False, ""):
         account_id = _account(call, "account_id").id
@@ -208,7 +221,7 @@ def withdraw(call: Call) -> dict[str, Any]:
     return {"status": "success", "withdrawal_id": row.id}
 
 
-@route("/payment_sources/1.0/json", summary="Saved cards and wallets to pay from")
+@route("/payment_sources/1.0/json", readonly=True, summary="Saved cards and wallets to pay from")
 def payment_sources(call: Call) -> list[dict[str, Any]]:
     """Saved cards, then the caller's wallets."""
     saved = [

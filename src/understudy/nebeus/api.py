@@ -26,7 +26,7 @@ def _country(country: Country) -> dict[str, Any]:
     }
 
 
-@route("/get_countries/1.0/json", auth=False, summary="Active countries")
+@route("/get_countries/1.0/json", auth=False, readonly=True, summary="Active countries")
 def get_countries(call: Call) -> list[dict[str, Any]]:
     """Active countries by name with their calling codes."""
     return [_country(c) for c in identity.list_countries(call.db)]
@@ -86,10 +86,10 @@ def signin(call: Call) -> dict[str, Any]:
         call.db,
         login=call.params.get("login"),
         password=call.params.get("password"),
-        limiter=call.ctx.limiter,
+        now=call.now,
     )
-    if found is None:
-        raise error("Login or password is incorrect")
+    if found is None:  # an answer, not a raise: the failure counted by signin is committed
+        return {"status": "error", "message": "Login or password is incorrect"}
     user, partner = found.user, found.partner
     session_id = call.start_session(user.id)
     return {

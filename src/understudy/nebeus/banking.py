@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
@@ -108,13 +109,21 @@ def create_account(session: Session, *, user_id: int, currency: str, now: dateti
 
 
 def ensure_account(session: Session, *, user_id: int, currency: str, now: datetime) -> MoneyAccount:
-    """The user's wallet in this currency, created if missing."""
-    existing = session.scalar(
-        select(MoneyAccount).where(
-            MoneyAccount.user_id == user_id, MoneyAccount.currency == currency
-        )
+    """The user's wallet in this currency, created if missing (also when two callers race)."""
+    wanted = select(MoneyAccount).where(
+        MoneyAccount.user_id == user_id, MoneyAccount.currency == currency
     )
-    return existing or create_account(session, user_id=user_id, currency=currency, now=now)
+    existing = session.scalar(wanted)
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            return create_account(session, user_id=user_id, currency=currency, now=now)
+    except (IntegrityError, BankingError):
+        raced = session.scalar(wanted)  # another transaction created it meanwhile (PostgreSQL)
+        if raced is None:
+            raise
+        return raced
 
 
 def accounts_of(session: Session, *, user_id: int) -> list[tuple[MoneyAccount, ledger.Balance]]:

@@ -125,3 +125,19 @@ def settle_due(session: Session, *, user_id: int, now: datetime) -> None:
     ).all()
     for oid in ids:
         timers.run_if_due(session, kind=KIND, key=str(oid), now=now)
+
+
+def due_for(session: Session, *, user_id: int, now: datetime) -> bool:
+    """Whether one of the user's pending card-to-card payouts is due (reading must write)."""
+    keys = [
+        str(i)
+        for i in session.scalars(
+            select(CardOrder.id).where(CardOrder.user_id == user_id, CardOrder.state == "pending")
+        )
+    ]
+    if not keys:
+        return False
+    due = select(timers.Timer.id).where(
+        timers.Timer.kind == KIND, timers.Timer.key.in_(keys), timers.Timer.due_at <= now
+    )
+    return session.scalar(due.limit(1)) is not None

@@ -191,7 +191,12 @@ def card2card_new(call: Call) -> dict[str, Any]:
     return {"status": "success", "order_id": order.id}
 
 
-@route("/card2card/search/1.0/json", params={"query": STR}, summary="Search saved recipients")
+@route(
+    "/card2card/search/1.0/json",
+    params={"query": STR},
+    readonly=True,
+    summary="Search saved recipients",
+)
 def card2card_search(call: Call) -> list[dict[str, Any]]:
     """Saved recipients whose name, card number or e-mail contains `query`."""
     query = call.params.get("query")

@@ -63,13 +63,16 @@ def issue(
     )
     session.add(row)
     session.flush()
-    # The sandbox has no SMS gateway: an SMS lands in the outbox addressed to the phone number.
+    # There is no SMS gateway: an SMS stays in the outbox addressed to the phone number, readable
+    # through the control plane and never attempted over SMTP.
+    sms = method == "sms"
     mail.queue_mail(
         session,
         to=to,
-        subject="SMS: Nebeus confirmation code" if method == "sms" else "Nebeus confirmation code",
+        subject="SMS: Nebeus confirmation code" if sms else "Nebeus confirmation code",
         body=f"Your confirmation code is {code}.\n\nIt is valid for 5 minutes.",
         now=now,
+        smtp=not sms,
     )
     return row
 
@@ -86,9 +89,12 @@ def check(
 ) -> tuple[str, str] | None:
     """Use the code once; None when it confirms the operation, else (field, message).
 
-    A wrong code counts as an attempt; the caller commits so the count sticks.
+    A wrong code counts as an attempt; the caller commits so the count sticks. The row is
+    locked (PostgreSQL) so concurrent tries of one code are counted one after another.
     """
-    row = session.get(ConfirmationCode, code_id) if code_id is not None else None
+    row = None
+    if code_id is not None and abs(code_id) < 2**31:
+        row = session.get(ConfirmationCode, code_id, with_for_update=True)
     if row is None or row.user_id != user_id or row.state == "used":
         return ("code_id", "Code not found")
     if row.operation != operation or row.params_digest != params_digest:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from understudy.context import AppContext
 from understudy.core.money import to_minor
-from understudy.nebeus import banking, identity
+from understudy.nebeus import banking, chat_demo, identity, loans_demo
 from understudy.nebeus.models import Country
 from understudy.services import DemoInfo
 
@@ -42,6 +42,8 @@ def demo(ctx: AppContext) -> DemoInfo:
                     amount=to_minor(amount, currency),
                     now=now,
                 )
+    loans_demo.add_loans(ctx)  # an active, a repaid and a late loan (idempotent)
+    chat_demo.add_chat(ctx, password=DEMO_PASSWORD)  # support agent, group, conversations
     body = (
         '{"jsonrpc":"2.0","method":"call","params":{"login":"demo@example.com",'
         f'"password":"{DEMO_PASSWORD}"}},"id":1}}'

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.core import timers
+from understudy.nebeus import outbound
 from understudy.nebeus.models import HelpdeskTicket, Partner
 from understudy.nebeus.settings import get_settings
 
@@ -52,22 +53,27 @@ def zendesk_post(url: str, *, auth: tuple[str, str], json: dict[str, Any]) -> in
     return httpx.post(url, auth=auth, json=json, timeout=10).status_code
 
 
-@timers.handler(ZENDESK)
-def _forward(session: Session, *, key: str, payload: dict[str, Any], now: datetime) -> None:
-    """Create the Zendesk ticket; a failure raises, so the timer retries with backoff."""
+@outbound.handoff(ZENDESK)
+def _forward(
+    session: Session, *, key: str, payload: dict[str, Any], now: datetime
+) -> outbound.Job | None:
+    """Create the Zendesk ticket after commit; anything but 201 is retried with backoff."""
     settings = get_settings()
     if not (settings.zendesk_subdomain and settings.zendesk_email and settings.zendesk_token):
-        return
-    status = zendesk_post(
-        f"https://{settings.zendesk_subdomain}.zendesk.com/api/v2/tickets.json",
-        auth=(f"{settings.zendesk_email}/token", settings.zendesk_token),
-        json={
-            "ticket": {
-                "subject": payload["subject"],
-                "comment": {"body": payload["body"]},
-                "requester": {"name": payload["name"], "email": payload["email"]},
-            }
-        },
-    )
-    if status != 201:
-        raise RuntimeError(f"Zendesk answered {status} for ticket {key}")
+        return None
+    url = f"https://{settings.zendesk_subdomain}.zendesk.com/api/v2/tickets.json"
+    auth = (f"{settings.zendesk_email}/token", settings.zendesk_token)
+    body = {
+        "ticket": {
+            "subject": payload["subject"],
+            "comment": {"body": payload["body"]},
+            "requester": {"name": payload["name"], "email": payload["email"]},
+        }
+    }
+
+    def send() -> None:
+        status = zendesk_post(url, auth=auth, json=body)
+        if status != 201:
+            raise RuntimeError(f"Zendesk answered {status} for ticket {key}")
+
+    return outbound.Job(send=send)

@@ -60,6 +60,10 @@ class SessionExpired(Exception):
     """A user route called without a valid session."""
 
 
+class NeedsWrite(Exception):
+    """A read-only call found it must write after all; it is run again in a write transaction."""
+
+
 @dataclass
 class BatchState:
     """What one HTTP request carries from one batch element to the next."""
@@ -72,7 +76,7 @@ class BatchState:
 
 @dataclass
 class Call:
-    """One JSON-RPC call as a handler sees it, inside its write transaction."""
+    """One JSON-RPC call as a handler sees it, inside its transaction (read-only if `readonly`)."""
 
     ctx: AppContext
     db: Session
@@ -81,6 +85,12 @@ class Call:
     request: Request
     state: BatchState
     user: User | None = None
+    readonly: bool = False
+
+    def require_write(self) -> None:
+        """Declare that this call must write: a read-only attempt is redone as a write."""
+        if self.readonly:
+            raise NeedsWrite
 
     @property
     def uid(self) -> int:
@@ -113,6 +123,7 @@ class Route:
     path: str
     handler: Handler
     auth: bool
+    readonly: bool = False
 
 
 ROUTES: dict[str, Route] = {}
@@ -182,15 +193,19 @@ def route(
     front: Endpoint | None = None,
     extra_content: dict[str, Any] | None = None,
     extra_responses: dict[int | str, dict[str, Any]] | None = None,
+    readonly: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(call)` as the JSON route `path` (auth: a valid session is required).
 
     `front` replaces the plain JSON dispatch (e.g. to accept multipart uploads as well);
     `extra_content` documents its other request media types, `extra_responses` its answers.
+    `readonly` runs the handler on a read-only session (no write lock on SQLite); it calls
+    `call.require_write()` where it finds it must write after all (and the session's
+    once-a-minute touch does the same), which redoes the call in a write transaction.
     """
 
     def register(handler: Handler) -> Handler:
-        ROUTES[path] = Route(path=path, handler=handler, auth=auth)
+        ROUTES[path] = Route(path=path, handler=handler, auth=auth, readonly=readonly)
         serve = front or dispatch
 
         async def endpoint(request: Request) -> Response:
@@ -349,11 +364,13 @@ def _execute(
 ) -> Any:
     before = (state.session_id, state.cookie)
 
-    def work(db: Session) -> Any:
+    def work(db: Session, readonly: bool = False) -> Any:
         state.session_id, state.cookie = before  # a retried attempt starts afresh
         now = ctx.now(db)
-        call = Call(ctx=ctx, db=db, params=params, now=now, request=request, state=state)
-        call.user = current_user(db, session_id=state.session_id, now=now)
+        call = Call(
+            ctx=ctx, db=db, params=params, now=now, request=request, state=state, readonly=readonly
+        )
+        call.user = current_user(db, session_id=state.session_id, now=now, readonly=readonly)
         if call.user is not None and state.cookie is None:
             state.alive = True
         if target.auth and call.user is None:
@@ -361,25 +378,40 @@ def _execute(
         return target.handler(call)
 
     try:
+        if target.readonly:
+            try:
+                with ctx.db.read() as db:
+                    return work(db, readonly=True)
+            except NeedsWrite:
+                pass
         return ctx.db.transaction(work)
     except Failure as failure:
         state.session_id, state.cookie = before
         return failure.result
 
 
-def current_user(db: Session, *, session_id: str | None, now: datetime) -> User | None:
-    """The active user of a live session (touching it), else None."""
+def current_user(
+    db: Session, *, session_id: str | None, now: datetime, readonly: bool = False
+) -> User | None:
+    """The active user of a live session (touching it at most once a minute), else None.
+
+    `readonly`: raise NeedsWrite instead of touching the session or deleting an expired one.
+    """
     if not session_id:
         return None
     row = db.get(WebSession, session_id)
     if row is None:
         return None
     if now - row.last_seen > SESSION_IDLE:
+        if readonly:
+            raise NeedsWrite
         db.delete(row)
         return None
     user = db.scalar(select(User).where(User.id == row.user_id, User.active.is_(True)))
     if user is None:
         return None
     if now - row.last_seen > TOUCH_EVERY:
+        if readonly:
+            raise NeedsWrite
         row.last_seen = now
     return user

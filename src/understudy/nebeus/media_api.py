@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from understudy.context import AppContext
-from understudy.nebeus import images
+from understudy.nebeus import flags, images
 from understudy.nebeus.jsonrpc import (
     Call,
+    NeedsWrite,
     Route,
     current_user,
     dispatch,
@@ -28,6 +29,7 @@ from understudy.nebeus.jsonrpc import (
 from understudy.nebeus.models import Partner
 
 MAX_BODY = 10 * 1024 * 1024
+FLAG_CACHE = "public, max-age=86400"  # a day: bundled files change only with a new release
 router = APIRouter()
 
 PNG_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -47,18 +49,40 @@ PNG_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+SVG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The country's flag (4x3 SVG)",
+        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+    },
+    304: {"description": "Not modified (If-None-Match)"},
+    404: {
+        "description": "No flag for this code",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    },
+}
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+    return etag in wanted or "*" in wanted
+
+
 def _thumbnail(ctx: AppContext, request: Request, partner_id: int, big: bool) -> bytes | int:
     sid, _ = session_source(request)
 
-    def work(db: Any) -> bytes | int:
-        if current_user(db, session_id=sid, now=ctx.now(db)) is None:
+    def work(db: Any, readonly: bool = False) -> bytes | int:
+        if current_user(db, session_id=sid, now=ctx.now(db), readonly=readonly) is None:
             return 401
         if not 0 < partner_id < 2**31:
             return 404
         found = images.thumbnail(db, partner_id=partner_id, big=big)
         return 404 if found is None else found
 
-    return ctx.db.transaction(work)
+    try:
+        with ctx.db.read() as db:  # a write only when the session needs its touch
+            return work(db, readonly=True)
+    except NeedsWrite:
+        return ctx.db.transaction(work)
 
 
 async def _serve(request: Request, partner_id: int, big: bool) -> Response:
@@ -70,10 +94,26 @@ async def _serve(request: Request, partner_id: int, big: bool) -> Response:
         return PlainTextResponse("Not Found", status_code=404)
     etag = '"' + hashlib.sha256(found).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
-    if etag in wanted or "*" in wanted:
+    if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(found, media_type="image/png", headers=headers)
+
+
+@router.get(
+    "/assets/svg/i_country-{code}.svg",
+    responses=SVG_RESPONSES,
+    response_class=Response,
+    summary="Country flag (SVG)",
+)
+async def country_flag(code: str, request: Request) -> Response:
+    """The bundled flag of an ISO 3166-1 alpha-2 code (any case); no session needed."""
+    found = flags.flag(code)
+    if found is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    headers = {"ETag": found.etag, "Cache-Control": FLAG_CACHE}
+    if _not_modified(request, found.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(found.svg, media_type="image/svg+xml", headers=headers)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -98,6 +99,17 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("nebeus_users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per login over 15 minutes by every worker alike."""
+
+    __tablename__ = "nebeus_login_failures"
+    __table_args__ = (Index("ix_nebeus_login_failures_login_at", "login", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ResetToken(Base):

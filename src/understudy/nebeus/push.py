@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from understudy.core import timers
+from understudy.nebeus import outbound
 from understudy.nebeus.models import Device
 from understudy.nebeus.settings import get_settings
 
@@ -52,18 +53,28 @@ def player_body(device: Device, app_id: str) -> dict[str, Any]:
     return body
 
 
-@timers.handler(KIND)
-def _register(session: Session, *, key: str, payload: dict[str, Any], now: datetime) -> None:
-    """Create the player, or update the known one; keeps the player id."""
+@outbound.handoff(KIND)
+def _register(
+    session: Session, *, key: str, payload: dict[str, Any], now: datetime
+) -> outbound.Job | None:
+    """Create the player, or update the known one, after commit; keeps the player id."""
     settings = get_settings()
     device = session.get(Device, int(key))
-    if device is None or not (settings.onesignal_app_id and settings.onesignal_api_key):
-        return
+    api_key = settings.onesignal_api_key
+    if device is None or not (settings.onesignal_app_id and api_key):
+        return None
     body = player_body(device, settings.onesignal_app_id)
-    if device.player_id:
-        onesignal_call(
-            "PUT", f"{PLAYERS}/{device.player_id}", api_key=settings.onesignal_api_key, json=body
+    device_id, player_id = device.id, device.player_id
+    if player_id:
+        return outbound.Job(
+            send=lambda: onesignal_call("PUT", f"{PLAYERS}/{player_id}", api_key=api_key, json=body)
         )
-        return
-    answer = onesignal_call("POST", PLAYERS, api_key=settings.onesignal_api_key, json=body)
-    device.player_id = str(answer.get("id") or "")[:100] or None
+
+    def keep_player(recording: Session, answer: dict[str, Any]) -> None:
+        row = recording.get(Device, device_id)
+        if row is not None:
+            row.player_id = str(answer.get("id") or "")[:100] or None
+
+    return outbound.Job(
+        send=lambda: onesignal_call("POST", PLAYERS, api_key=api_key, json=body), done=keep_player
+    )

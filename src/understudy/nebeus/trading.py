@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from understudy.core import ledger
 from understudy.core.money import to_major
 from understudy.nebeus import banking, kyc
-from understudy.nebeus.models import MoneyAccount, SavedCard, Trade
+from understudy.nebeus.models import MoneyAccount, SavedCard, Trade, User
 
 SPREAD = Decimal("0.02")
 LIMITS = {0: 300, 1: 300, 2: 1000, 3: 2500, 4: 5000, 5: 10000}  # EUR per month by credit rank
@@ -45,6 +45,12 @@ def month_volume(session: Session, *, user_id: int, now: datetime) -> int:
         )
     )
     return int(total or 0)
+
+
+def lock_trader(session: Session, *, user_id: int) -> None:
+    """Serialise one user's trades (PostgreSQL row lock) so the monthly limit holds under races."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def remaining_limit(session: Session, *, user_id: int, now: datetime) -> Decimal:

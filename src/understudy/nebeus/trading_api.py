@@ -37,21 +37,29 @@ def _btc(call: Call) -> Currency:
     return found
 
 
-@route("/utils/get_buy_currencies/1.0/json", summary="What can be bought, at the buy rate")
+@route(
+    "/utils/get_buy_currencies/1.0/json",
+    readonly=True,
+    summary="What can be bought, at the buy rate",
+)
 def get_buy_currencies(call: Call) -> list[dict[str, Any]]:
     """BTC at the buy rate, market·(1−0.02)."""
     buy, _ = trading.dealing_rates(call.db)
     return [_dealing_item(_btc(call), buy)]
 
 
-@route("/utils/get_sell_currencies/1.0/json", summary="What can be sold, at the sell rate")
+@route(
+    "/utils/get_sell_currencies/1.0/json",
+    readonly=True,
+    summary="What can be sold, at the sell rate",
+)
 def get_sell_currencies(call: Call) -> list[dict[str, Any]]:
     """BTC at the sell rate, market·(1+0.02)."""
     _, sell = trading.dealing_rates(call.db)
     return [_dealing_item(_btc(call), sell)]
 
 
-@route("/btc/get_buy_limit/1.0/json", summary="EUR left to buy or sell this month")
+@route("/btc/get_buy_limit/1.0/json", readonly=True, summary="EUR left to buy or sell this month")
 def get_buy_limit(call: Call) -> dict[str, Any]:
     """The monthly EUR cap of the caller's credit rank minus this month's volume."""
     left = trading.remaining_limit(call.db, user_id=call.uid, now=call.now)
@@ -131,6 +139,7 @@ def buy_currency(call: Call) -> dict[str, Any]:
     btc_major, eur_major = to_major(btc, "BTC"), to_major(eur, "EUR")
     if abs(btc_major - eur_major * rate_buy) > Decimal("1e-8"):
         raise field_error("buy_amount", RATE_MISMATCH)
+    trading.lock_trader(call.db, user_id=call.uid)
     if eur_major > trading.remaining_limit(call.db, user_id=call.uid, now=call.now):
         raise field_error("buy_amount", "Limit exceeded")
     wallet: MoneyAccount | None = None
@@ -195,6 +204,7 @@ def sell_currency(call: Call) -> dict[str, Any]:
     btc_major, eur_major = to_major(btc, "BTC"), to_major(eur, "EUR")
     if abs(eur_major - btc_major / rate_sell) > Decimal("0.01"):
         raise field_error("buy_sum", RATE_MISMATCH)
+    trading.lock_trader(call.db, user_id=call.uid)
     if eur_major > trading.remaining_limit(call.db, user_id=call.uid, now=call.now):
         raise field_error("buy_sum", "Limit exceeded")
     if banking.available(call.db, account=btc_account) < btc:

@@ -117,3 +117,21 @@ def settle_due(session: Session, *, user_id: int, now: datetime) -> None:
     ).all()
     for wid in ids:
         timers.run_if_due(session, kind=KIND, key=str(wid), now=now)
+
+
+def due_for(session: Session, *, user_id: int, now: datetime) -> bool:
+    """Whether one of the user's pending withdrawals is due (so reading them must write)."""
+    keys = [
+        str(i)
+        for i in session.scalars(
+            select(Withdrawal.id).where(
+                Withdrawal.user_id == user_id, Withdrawal.state == "pending"
+            )
+        )
+    ]
+    if not keys:
+        return False
+    due = select(timers.Timer.id).where(
+        timers.Timer.kind == KIND, timers.Timer.key.in_(keys), timers.Timer.due_at <= now
+    )
+    return session.scalar(due.limit(1)) is not None
