@@ -65,6 +65,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def server_database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for a server process: throw-away PostgreSQL when configured."""
+    server = os.environ.get("UNDERSTUDY_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    with throwaway_pg_database(server, prefix="understudy_server") as url:
+        yield url
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     """Test settings: sandbox on, no background sweeper, no SMTP, no Redis."""
     return Settings(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.live_server import free_port
 from understudy.cli import app
 from understudy.core import migrate
 
@@ -95,15 +95,9 @@ def test_unopenable_sqlite_path_is_one_line(tmp_path: Path) -> None:
     assert "missing/dir/x.db" in line and "unable to open database file" in line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_runs_a_real_server_with_demo_banner(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).parent / "understudy"
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERSTUDY_")}
     env["COLUMNS"] = "200"

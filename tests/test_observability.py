@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
 from tests.conftest import ADMIN
+from tests.live_server import running_server, server_env
 from understudy import observability
 from understudy.observability import (
     MULTIPROC_ENV,
@@ -338,64 +335,14 @@ def test_metrics_renders_without_multiprocess_dir(monkeypatch: pytest.MonkeyPatc
 # --- several workers -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """Poll /healthz until it answers 200; returns how many probes got an HTTP answer."""
-    answered = 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            response = httpx.get(f"{base}/healthz", timeout=30)
-        except httpx.TransportError:
-            time.sleep(0.2)
-            continue
-        answered += 1
-        if response.status_code == 200:
-            return answered
-        time.sleep(0.2)
-    raise AssertionError("server did not become ready")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    with contextlib.suppress(ProcessLookupError):  # stray workers of the session started here
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 @pytest.mark.slow
 def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
-    command = Path(sys.executable).parent / "understudy"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     metrics_parent = tmp_path / "metrics"
     metrics_parent.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNDERSTUDY_")}
-    env |= {MULTIPROC_ENV: str(metrics_parent), "UNDERSTUDY_LOG_LEVEL": "info"}
+    env = server_env(**{MULTIPROC_ENV: str(metrics_parent), "UNDERSTUDY_LOG_LEVEL": "info"})
     log_path = tmp_path / "server.log"
     database = f"sqlite:///{tmp_path / 'x.db'}"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [command, "serve", "--workers", "2", "--port", str(port), "--db", database],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_ready(base, proc, timeout=180)
+    with running_server(database, log_path, workers=2, env=env) as base:
         healthz = {"service": "operations", "method": "GET", "route": "/healthz"}
         metrics_text = httpx.get(f"{base}/metrics", timeout=30).text
         before = sample_sum(metrics_text, "understudy_requests_total", **healthz)
@@ -417,8 +364,6 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
         assert sample_sum(text, "understudy_request_duration_seconds_count", **healthz) == (
             before + sent
         )
-    finally:
-        _stop(proc)
     lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
     access = [json.loads(line) for line in lines]
     assert any(e.get("logger") == "understudy.access" and e["route"] == "/healthz" for e in access)
