@@ -60,6 +60,15 @@ async def test_products_errors(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/v1/guest/products/russia/vodafone"), "bad operator")
 
 
+async def test_names_with_nul_are_unknown_names(client: httpx.AsyncClient) -> None:
+    await _stocked(client)
+    for params in ({"country": "rus\x00sia"}, {"product": "vk\x00"}):
+        unknown = await client.get("/v1/guest/prices", params={k: "narnia" for k in params})
+        answer = await client.get("/v1/guest/prices", params=params)
+        assert (answer.status_code, answer.text) == (unknown.status_code, unknown.text)
+    assert_error(await client.get("/v1/guest/products/rus%00sia/any"), "country is incorrect")
+
+
 async def test_products_ignore_tokens(client: httpx.AsyncClient) -> None:
     answer = await client.get("/v1/guest/products/russia/any", headers=bearer("junk"))
     assert (answer.status_code, answer.json()) == (200, {})

@@ -87,3 +87,7 @@ async def test_sms_refusals(client: httpx.AsyncClient) -> None:
             400,
             {"error": "no active order with that id"},
         )
+    beyond = await client.post(
+        f"{CONTROL}/sms", json={"order_id": 2**31, "sender": "x", "text": "1"}, headers=ADMIN
+    )
+    assert beyond.status_code == 400 and "order_id" in beyond.json()["error"]

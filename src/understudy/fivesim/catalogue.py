@@ -40,18 +40,29 @@ def seed(session: Session) -> None:
     versions.seed(session)
 
 
+def _storable(*names: str | None) -> bool:
+    """Whether these names can be looked up at all (PostgreSQL text never holds NUL)."""
+    return not any(name is not None and "\x00" in name for name in names)
+
+
 def country(session: Session, *, name: str) -> Country | None:
     """The country with this canonical name."""
+    if not _storable(name):
+        return None
     return session.scalar(select(Country).where(Country.name == name))
 
 
 def product(session: Session, *, name: str) -> Product | None:
     """The product with this name."""
+    if not _storable(name):
+        return None
     return session.scalar(select(Product).where(Product.name == name))
 
 
 def operator_offered(session: Session, *, country: str | None, name: str) -> bool:
     """Whether the operator exists (in that country, or anywhere for None)."""
+    if not _storable(country, name):
+        return False
     stmt = select(Operator.id).where(Operator.name == name)
     if country is not None:
         stmt = stmt.where(Operator.country == country)

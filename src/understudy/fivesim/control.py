@@ -100,7 +100,7 @@ class Reserves(BaseModel):
 class IncomingSms(BaseModel):
     """An SMS arriving on an order's number."""
 
-    order_id: int = Field(ge=1, le=2**62)
+    order_id: int = Field(ge=1, le=2**31 - 1)  # 32-bit ids on PostgreSQL
     sender: str = Field(min_length=1, max_length=100)
     text: str = Field(max_length=2000)
 
