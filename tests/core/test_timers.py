@@ -117,6 +117,23 @@ def test_failing_handler_rolls_back_and_is_postponed(ctx: AppContext) -> None:
     assert _labels(ctx) == {"fine": 1}
 
 
+def test_a_failing_timer_is_tried_once_per_sweep_even_when_due_again(ctx: AppContext) -> None:
+    with ctx.db.write() as s:
+        start = ctx.now(s)
+        timers.schedule(s, kind=FAILING, key="boom", due_at=start - timedelta(seconds=1))
+        timers.schedule(s, kind=KIND, key="fine", due_at=start - timedelta(seconds=1))
+    readings = iter(start + timedelta(hours=i) for i in range(100))
+
+    def slow_sweep_clock(session: Session) -> datetime:  # each reading an hour later
+        return next(readings)
+
+    assert timers.run_due(ctx.db, slow_sweep_clock) == 2
+    with ctx.db.read() as s:
+        failed = timers.pending(s, kind=FAILING, key="boom")
+        assert failed is not None and failed.attempts == 1
+    assert _labels(ctx) == {"fine": 1}
+
+
 async def test_clock_advance_runs_due_timers(client: httpx.AsyncClient, ctx: AppContext) -> None:
     with ctx.db.write() as s:
         now = ctx.now(s)

@@ -136,12 +136,15 @@ def run_due(
         if session.scalar(due.limit(1)) is None:
             return 0
     ran = 0
+    failed: list[int] = []  # retried by a later sweep, never again within this one
     while ran < limit:
         with db.write() as session:
             moment = now(session)
             stmt = select(Timer).where(Timer.due_at <= moment).order_by(Timer.due_at, Timer.id)
             if kinds is not None:
                 stmt = stmt.where(Timer.kind.in_(kinds))
+            if failed:
+                stmt = stmt.where(Timer.id.not_in(failed))
             if db.is_postgres:
                 stmt = stmt.with_for_update(skip_locked=True)
             timer = session.scalar(stmt.limit(1))
@@ -154,6 +157,7 @@ def run_due(
             except Exception as exc:
                 log.exception("timer %s %s failed", kind, key)
                 _postpone(session, timer_id, moment, exc)
+                failed.append(timer_id)
         ran += 1
     return ran
 
