@@ -42,7 +42,7 @@ CHECKS = [
 ]
 # UNDERSTUDY_FUZZ_EXAMPLES raises the bound for a deeper run, e.g. before a release.
 FUZZ_SETTINGS = hypothesis.settings(
-    max_examples=int(os.environ.get("UNDERSTUDY_FUZZ_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("UNDERSTUDY_FUZZ_EXAMPLES", "10")),
     deadline=None,
     derandomize=True,
     database=None,
