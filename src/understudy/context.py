@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from understudy.config import Settings
+from understudy.core.answer_cache import AnswerCache
 from understudy.core.clock import Clock
 from understudy.core.db import Database
 from understudy.core.ratelimit import RateLimiter
@@ -23,15 +24,18 @@ class AppContext:
     db: Database
     clock: Clock
     limiter: RateLimiter = field(repr=False)
+    answers: AnswerCache = field(repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         """Open the database and build the kernel objects for these settings."""
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         return cls(
             settings=settings,
-            db=Database(settings.database_url, pool_size=settings.db_pool_size),
+            db=db,
             clock=Clock(sandbox=settings.control_plane_enabled),
             limiter=RateLimiter(settings.redis_url),
+            answers=AnswerCache(db),
         )
 
     def now(self, session: Session) -> datetime:
@@ -40,6 +44,7 @@ class AppContext:
 
     def close(self) -> None:
         """Release pooled connections."""
+        self.answers.close()
         self.db.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -27,7 +26,7 @@ class Health(BaseModel):
 async def healthz(ctx: ContextDep) -> JSONResponse:
     """200 when the database answers a query, 503 otherwise."""
     try:
-        await to_thread.run_sync(ctx.db.ping)
+        await ctx.db.ping_async()
     except Exception as exc:
         detail = f"error: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", "database": detail}, status_code=503)

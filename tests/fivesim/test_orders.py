@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from tests.fivesim.helpers import (
     advance,
@@ -295,3 +297,41 @@ async def test_inbox_lists_sms(client: httpx.AsyncClient) -> None:
         False,
         "",
     )
+
+
+async def test_repeated_checks_follow_every_change(
+    client: httpx.AsyncClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polls may be answered from the answer cache, but never with an outdated order."""
+    token, order = await _bought(client)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    first = await _order(client, "check", token, order["id"])
+    for engine in {ctx.db.read_engine, ctx.db.write_engine}:
+        event.listen(engine, "before_cursor_execute", count)
+    again = await _order(client, "check", token, order["id"])
+    assert again.content == first.content
+    cached = not statements
+    assert cached == ctx.db.is_sqlite  # the cache lives on SQLite's data version
+    # Past the order's next timer (its expiry) the poll reads again, commit or not.
+    later = time.time() + 15 * 60 + 1
+    monkeypatch.setattr("understudy.fivesim.api.time.time", lambda: later)
+    statements.clear()
+    await _order(client, "check", token, order["id"])
+    assert statements
+    monkeypatch.undo()
+    # Another user's token never gets this answer.
+    _, other = await new_user(client, email="other@example.com", balance=10)
+    assert (await _order(client, "check", other, order["id"])).status_code == 404
+    # Any commit (here an SMS) is visible to the very next poll.
+    await sms(client, order["id"], VK_TEXT)
+    received = (await _order(client, "check", token, order["id"])).json()
+    assert received["status"] == "RECEIVED"
+    assert [m["code"] for m in received["sms"]] == ["09363"]
+    inbox = (await client.get(f"/v1/user/sms/inbox/{order['id']}", headers=bearer(token))).json()
+    assert [m["code"] for m in inbox["Data"]] == ["09363"]
+    for engine in {ctx.db.read_engine, ctx.db.write_engine}:
+        event.remove(engine, "before_cursor_execute", count)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -98,6 +100,10 @@ class Database:
         self.dialect = self.url.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {self.dialect!r}; use sqlite or postgresql")
+        self.inline = self.is_sqlite and not self._sqlite_memory
+        # SQLite has one writer: this process's writers queue here, in order, rather than in
+        # SQLite's busy handler, which sleeps (up to 100 ms a time) between attempts.
+        self._write_lock = threading.RLock()
         if self.is_sqlite:
             self.write_engine = self._sqlite_engine(begin="BEGIN IMMEDIATE", echo=echo)
             self.read_engine = (
@@ -114,6 +120,13 @@ class Database:
             self.read_engine = self.write_engine
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        if self.inline:
+            # The event loop's own writer: it never waits for SQLite's lock (busy_timeout 0), a
+            # busy database sends the unit to a worker thread instead.
+            self._inline_engine = self._sqlite_engine(
+                "BEGIN IMMEDIATE", echo, busy_ms=0, pool_size=1
+            )
+            self._inline_write_sessions = sessionmaker(self._inline_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -129,14 +142,18 @@ class Database:
     def _sqlite_memory(self) -> bool:
         return self.url.database in (None, "", ":memory:")
 
-    def _sqlite_engine(self, begin: str, echo: bool) -> Engine:
-        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    def _sqlite_engine(
+        self, begin: str, echo: bool, *, busy_ms: int = 30_000, pool_size: int | None = None
+    ) -> Engine:
+        kwargs: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "timeout": busy_ms / 1000}
+        }
         if self._sqlite_memory:
             kwargs["poolclass"] = StaticPool
         else:
             # Keep a connection for every thread of the request threadpool (40): opening one,
             # with its pragmas, costs far more than the queries a request makes.
-            size = max(self.pool_size, SQLITE_MIN_POOL)
+            size = pool_size or max(self.pool_size, SQLITE_MIN_POOL)
             kwargs.update(pool_size=size, max_overflow=size)
         engine = create_engine(self.url, echo=echo, **kwargs)
 
@@ -147,7 +164,7 @@ class Database:
             if not self._sqlite_memory:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -160,7 +177,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back on any exception."""
-        with self._write_sessions() as session, session.begin():
+        if not self.is_sqlite:
+            with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -185,6 +206,33 @@ class Database:
                 log.debug("retrying transaction after %s (attempt %d)", exc.orig, attempt)
                 time.sleep(backoff * (2 ** min(attempt, 6)))
 
+    async def run_read(self, fn: Callable[[Session], T], *, inline: bool = True) -> T:
+        """Run a quick fn(session) read-only: inline on a SQLite file, else in a worker thread."""
+        # WAL readers never wait for the writer, so inline the unit costs only its queries,
+        # where a worker thread costs two GIL hand-offs.
+        if inline and self.inline:
+            with self.read() as session:
+                return fn(session)
+        return await to_thread.run_sync(self._read_unit, fn)
+
+    async def run_write(self, fn: Callable[[Session], T], *, inline: bool = True) -> T:
+        """Run a quick fn(session) in a write transaction, inline when SQLite's lock is free."""
+        # Otherwise (lock held, or PostgreSQL) in a worker thread, with transaction()'s retries.
+        if inline and self.inline and self._write_lock.acquire(blocking=False):
+            try:
+                with self._inline_write_sessions() as session, session.begin():
+                    return fn(session)
+            except OperationalError as exc:
+                if not is_retryable(exc):
+                    raise
+            finally:
+                self._write_lock.release()
+        return await to_thread.run_sync(self.transaction, fn)
+
+    def _read_unit(self, fn: Callable[[Session], T]) -> T:
+        with self.read() as session:
+            return fn(session)
+
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         # A pooled DBAPI connection: a real round trip without the ORM's transaction machinery.
@@ -197,8 +245,17 @@ class Database:
         finally:
             raw.close()
 
+    async def ping_async(self) -> None:
+        """ping() without blocking the event loop (inline on a SQLite file, where it cannot)."""
+        if self.inline:
+            self.ping()
+        else:
+            await to_thread.run_sync(self.ping)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+        if self.inline:
+            self._inline_engine.dispose()

@@ -9,6 +9,7 @@ from understudy.fivesim import (  # noqa: F401
     limits,
     models,
     modem,
+    poll_api,
     vendor_api,
 )
 from understudy.fivesim.cli import cli
@@ -17,6 +18,7 @@ from understudy.fivesim.demo import demo, seed
 from understudy.services import Service
 
 router = APIRouter(dependencies=[Depends(limits.rate_limit)])
+router.include_router(poll_api.router)  # first: the most frequent requests
 router.include_router(api.router)
 router.include_router(guest_api.router)
 router.include_router(vendor_api.router)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,6 @@ from understudy.fivesim.wire import (
     body_doc,
     flag,
     form,
-    inbox_body,
     integer,
     money,
     order_body,
@@ -43,34 +43,35 @@ class Unauthorized(Exception):
     """No or unknown token: 401 with an empty body."""
 
 
-def run(
+async def run(
     ctx: AppContext,
     request: Request | None,
     work: Callable[..., Any],
     *,
     vendor: bool = False,
     write: bool = True,
+    inline: bool = True,
 ) -> Response:
     """Run work(session, user) (user None for guests) in one transaction and render the answer.
 
     With `vendor`, only a vendor's token is accepted; without `write`, a read-only transaction
-    (SQLite serialises write transactions, even idle ones).
+    (SQLite serialises write transactions, even idle ones); without `inline`, in a worker
+    thread even on SQLite (work that may take long).
     """
+
+    def unit(session: Session) -> Any:
+        user = None
+        if request is not None:
+            user = service.user_by_token(session, token=token_of(request))
+            if user is None or (vendor and not user.vendor):
+                raise Unauthorized
+        return work(session, user)
+
     try:
-
-        def unit(session: Session) -> Any:
-            user = None
-            if request is not None:
-                user = service.user_by_token(session, token=token_of(request))
-                if user is None or (vendor and not user.vendor):
-                    raise Unauthorized
-            return work(session, user)
-
         if write:
-            body = ctx.db.transaction(unit)
+            body = await ctx.db.run_write(unit, inline=inline)
         else:
-            with ctx.db.read() as session:
-                body = unit(session)
+            body = await ctx.db.run_read(unit, inline=inline)
     except Unauthorized:
         return Response(status_code=401)
     except FivesimError as error:
@@ -88,7 +89,8 @@ def _valid_order_id(raw: str) -> int | None:
     return int(raw)
 
 
-def _order_id(raw: str) -> int:
+def order_id_of(raw: str) -> int:
+    """The order id in the path; `order not found` when it cannot name one."""
     order_id = _valid_order_id(raw)
     if order_id is None:
         raise FivesimError(e.ORDER_NOT_FOUND)
@@ -138,9 +140,9 @@ def profile_body(
 
 
 @router.get("/user/profile", responses=responses(OBJECT))
-def profile(request: Request, ctx: ContextDep) -> Response:
+async def profile(request: Request, ctx: ContextDep) -> Response:
     """Profile data: e-mail, balance, rating and live order statistics."""
-    return run(ctx, request, lambda s, u: profile_body(ctx, s, u))
+    return await run(ctx, request, lambda s, u: profile_body(ctx, s, u))
 
 
 def orders_page(
@@ -175,7 +177,7 @@ def orders_page(
 
 
 @router.get("/user/orders", responses=responses(OBJECT))
-def order_history(
+async def order_history(
     request: Request,
     ctx: ContextDep,
     category: str | None = Query(default=None),
@@ -197,11 +199,11 @@ def order_history(
             reverse=reverse,
         )
 
-    return run(ctx, request, work, write=False)
+    return await run(ctx, request, work, write=False)
 
 
 @router.get("/user/payments", responses=responses(OBJECT))
-def payment_history(
+async def payment_history(
     request: Request,
     ctx: ContextDep,
     limit: str | None = Query(default=None),
@@ -227,7 +229,7 @@ def payment_history(
             "Total": total,
         }
 
-    return run(ctx, request, work, write=False)
+    return await run(ctx, request, work, write=False)
 
 
 MAX_PRICE_BODY = body_doc(
@@ -238,7 +240,7 @@ DELETE_MAX_PRICE_BODY = body_doc({"product_name": {"type": "string"}}, ["product
 
 
 @router.get("/user/max-prices", responses=responses(MAX_PRICE_SCHEMA))
-def get_max_prices(request: Request, ctx: ContextDep) -> Response:
+async def get_max_prices(request: Request, ctx: ContextDep) -> Response:
     """The user's price ceilings per product."""
 
     def work(session: Session, user: User) -> list[dict[str, Any]]:
@@ -252,7 +254,7 @@ def get_max_prices(request: Request, ctx: ContextDep) -> Response:
             for row in service.max_prices(session, user_id=user.id)
         ]
 
-    return run(ctx, request, work, write=False)
+    return await run(ctx, request, work, write=False)
 
 
 @router.post("/user/max-prices", responses=responses(OBJECT, 400), openapi_extra=MAX_PRICE_BODY)
@@ -272,7 +274,7 @@ async def post_max_price(request: Request, ctx: ContextDep) -> Response:
         )
         return {}
 
-    return await to_thread.run_sync(run, ctx, request, work)
+    return await run(ctx, request, work)
 
 
 @router.delete(
@@ -290,13 +292,13 @@ async def delete_max_price(request: Request, ctx: ContextDep) -> Response:
             raise FivesimError(e.RECORD_NOT_FOUND)
         return {}
 
-    return await to_thread.run_sync(run, ctx, request, work)
+    return await run(ctx, request, work)
 
 
 BUY_ERRORS = responses(ORDER_SCHEMA, 400, 503)
 
 
-def _buy(ctx: AppContext, request: Request, req_category: str, **params: Any) -> Response:
+async def _buy(ctx: AppContext, request: Request, req_category: str, **params: Any) -> Response:
     def work(session: Session, user: User) -> dict[str, Any]:
         order = orders.buy(
             session,
@@ -306,11 +308,11 @@ def _buy(ctx: AppContext, request: Request, req_category: str, **params: Any) ->
         )
         return _rendered(session, order)
 
-    return run(ctx, request, work)
+    return await run(ctx, request, work)
 
 
 @router.get("/user/buy/activation/{country}/{operator}/{product}", responses=BUY_ERRORS)
-def buy_activation(
+async def buy_activation(
     request: Request,
     ctx: ContextDep,
     country: str,
@@ -324,7 +326,7 @@ def buy_activation(
     maxPrice: str | None = Query(default=None),
 ) -> Response:
     """Buy an activation number ("any" country and operator allowed)."""
-    return _buy(
+    return await _buy(
         ctx,
         request,
         "activation",
@@ -343,15 +345,15 @@ def buy_activation(
 # Empty path segments (`buy/activation//any/x`) do not match the routes above; 5sim names them.
 @router.get("/user/buy/{category}//{operator}/{product}", include_in_schema=False)
 @router.get("/user/buy/{category}///{product}", include_in_schema=False)
-def buy_without_country(request: Request, ctx: ContextDep, category: str) -> Response:
+async def buy_without_country(request: Request, ctx: ContextDep, category: str) -> Response:
     """`select country`."""
-    return run(ctx, request, lambda s, u: _refuse(e.SELECT_COUNTRY), write=False)
+    return await run(ctx, request, lambda s, u: _refuse(e.SELECT_COUNTRY), write=False)
 
 
 @router.get("/user/buy/{category}/{country}//{product}", include_in_schema=False)
-def buy_without_operator(request: Request, ctx: ContextDep, category: str) -> Response:
+async def buy_without_operator(request: Request, ctx: ContextDep, category: str) -> Response:
     """`select operator`."""
-    return run(ctx, request, lambda s, u: _refuse(e.SELECT_OPERATOR), write=False)
+    return await run(ctx, request, lambda s, u: _refuse(e.SELECT_OPERATOR), write=False)
 
 
 def _refuse(text: str) -> None:
@@ -359,73 +361,89 @@ def _refuse(text: str) -> None:
 
 
 @router.get("/user/buy/hosting/{country}/{operator}/{product}", responses=BUY_ERRORS)
-def buy_hosting(
+async def buy_hosting(
     request: Request, ctx: ContextDep, country: str, operator: str, product: str
 ) -> Response:
     """Buy a hosting number (3hours, 1day, 10days, 1month)."""
-    return _buy(ctx, request, "hosting", country=country, operator=operator, product=product)
+    return await _buy(ctx, request, "hosting", country=country, operator=operator, product=product)
 
 
 REUSE_DOC = responses(ORDER_SCHEMA, 400, 503)
 
 
-def _reuse(ctx: AppContext, request: Request, product: str, number: str) -> Response:
+async def _reuse(ctx: AppContext, request: Request, product: str, number: str) -> Response:
     def work(session: Session, user: User) -> dict[str, Any]:
         order = orders.reuse(
             session, user=user, product_name=product, number=number, now=ctx.now(session)
         )
         return _rendered(session, order)
 
-    return run(ctx, request, work)
+    return await run(ctx, request, work)
 
 
 @router.get("/user/reuse/{product}/{number}", responses=REUSE_DOC)
-def reuse(request: Request, ctx: ContextDep, product: str, number: str) -> Response:
+async def reuse(request: Request, ctx: ContextDep, product: str, number: str) -> Response:
     """Buy again a number bought earlier with reuse=1."""
-    return _reuse(ctx, request, product, number)
+    return await _reuse(ctx, request, product, number)
 
 
 @router.get("/user/buy/reuse/{product}/{number}", responses=REUSE_DOC)
-def buy_reuse(request: Request, ctx: ContextDep, product: str, number: str) -> Response:
+async def buy_reuse(request: Request, ctx: ContextDep, product: str, number: str) -> Response:
     """Alias of /user/reuse/{product}/{number}."""
-    return _reuse(ctx, request, product, number)
+    return await _reuse(ctx, request, product, number)
 
 
-def _read_order(
-    ctx: AppContext, request: Request, raw_id: str, render: Callable[[Session, Order], Any]
+async def read_order(
+    ctx: AppContext,
+    request: Request,
+    raw_id: str,
+    render: Callable[[Session, Order], Any],
+    kind: str,
 ) -> Response | None:
     """Render an order from a read-only transaction when none of its timers is due.
 
-    Most checks are polls of an unchanged order; SQLite serialises write transactions, so only
-    a poll with a due expiry or modem SMS to apply, or an error to answer, takes the write path
-    (None).
+    Most checks are polls of an unchanged order: the answer is kept (ctx.answers) until anything
+    is committed or the order's next timer is due. SQLite serialises write transactions, so
+    only a poll with a due expiry or modem SMS to apply, or an error to answer, takes the write
+    path (None).
     """
     token = token_of(request)
     order_id = _valid_order_id(raw_id)
     if not token or order_id is None:
         return None
-    with ctx.db.read() as session:
-        found = orders.poll(
-            session,
-            token_hash=service.hash_token(token),
-            order_id=order_id,
-            now=ctx.now(session),
-        )
-        if found is None or found[1]:
+    token_hash = service.hash_token(token)
+    key = (kind, token_hash, order_id)
+    cached = ctx.answers.get(key, time.time())
+    if cached is not None:
+        return Response(cached, media_type=JSONBody.media_type)
+    read_at = ctx.answers.version()
+
+    def unit(session: Session) -> Response | None:
+        now = ctx.now(session)
+        found = orders.poll(session, token_hash=token_hash, order_id=order_id, now=now)
+        if found is None or found.due:
             return None
-        return JSONBody(render(session, found[0]))
+        answer = JSONBody(render(session, found.order))
+        until = math.inf
+        if found.next_due is not None:
+            until = time.time() + (found.next_due - now).total_seconds()
+        ctx.answers.put(key, answer.body, read_at=read_at, until=until)
+        return answer
+
+    return await ctx.db.run_read(unit)
 
 
-def _action(ctx: AppContext, request: Request, raw_id: str, action: str) -> Response:
+async def user_action(ctx: AppContext, request: Request, raw_id: str, action: str) -> Response:
+    """check, finish, cancel or ban the order named in the path, and render it."""
     if action == "check":
-        fast = _read_order(ctx, request, raw_id, _rendered)
+        fast = await read_order(ctx, request, raw_id, _rendered, action)
         if fast is not None:
             return fast
 
     def work(session: Session, user: User) -> dict[str, Any]:
         now = ctx.now(session)
         try:
-            order_id = _order_id(raw_id)
+            order_id = order_id_of(raw_id)
             if action == "check":
                 order = orders.get(session, user_id=user.id, order_id=order_id, now=now)
             elif action == "finish":
@@ -440,51 +458,22 @@ def _action(ctx: AppContext, request: Request, raw_id: str, action: str) -> Resp
             raise
         return _rendered(session, order)
 
-    return run(ctx, request, work)
-
-
-@router.get("/user/check/{id}", responses=responses(ORDER_SCHEMA, 404))
-def check(request: Request, ctx: ContextDep, id: str) -> Response:
-    """The order with its SMS (expiry applied first)."""
-    return _action(ctx, request, id, "check")
+    return await run(ctx, request, work)
 
 
 @router.get("/user/finish/{id}", responses=responses(ORDER_SCHEMA, 400))
-def finish(request: Request, ctx: ContextDep, id: str) -> Response:
+async def finish(request: Request, ctx: ContextDep, id: str) -> Response:
     """Finish an order that received its SMS."""
-    return _action(ctx, request, id, "finish")
+    return await user_action(ctx, request, id, "finish")
 
 
 @router.get("/user/cancel/{id}", responses=responses(ORDER_SCHEMA, 400))
-def cancel(request: Request, ctx: ContextDep, id: str) -> Response:
+async def cancel(request: Request, ctx: ContextDep, id: str) -> Response:
     """Cancel an order that has no SMS (refund)."""
-    return _action(ctx, request, id, "cancel")
+    return await user_action(ctx, request, id, "cancel")
 
 
 @router.get("/user/ban/{id}", responses=responses(ORDER_SCHEMA, 400))
-def ban(request: Request, ctx: ContextDep, id: str) -> Response:
+async def ban(request: Request, ctx: ContextDep, id: str) -> Response:
     """Report the number as banned (refund)."""
-    return _action(ctx, request, id, "ban")
-
-
-@router.get("/user/sms/inbox/{id}", responses=responses(OBJECT, 404))
-def inbox(request: Request, ctx: ContextDep, id: str) -> Response:
-    """The SMS received by an order."""
-
-    def render(session: Session, order: Order) -> dict[str, Any]:
-        return inbox_body(service.sms_by_order(session, order_ids=[order.id])[order.id])
-
-    fast = _read_order(ctx, request, id, render)
-    if fast is not None:
-        return fast
-
-    def work(session: Session, user: User) -> dict[str, Any]:
-        try:
-            order = orders.get(
-                session, user_id=user.id, order_id=_order_id(id), now=ctx.now(session)
-            )
-        except FivesimError:
-            raise FivesimError(e.ORDER_NOT_FOUND, 404) from None
-        return render(session, order)
-
-    return run(ctx, request, work)
+    return await user_action(ctx, request, id, "ban")

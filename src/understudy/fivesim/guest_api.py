@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1", default_response_class=JSONBody)
 
 
 @router.get("/guest/countries", responses=responses(OBJECT, auth=False))
-def countries(ctx: ContextDep) -> Response:
+async def countries(ctx: ContextDep) -> Response:
     """Countries with their operators and what each offers."""
 
     def work(session: Session, _: None) -> dict[str, Any]:
@@ -38,11 +38,11 @@ def countries(ctx: ContextDep) -> Response:
             body[country.name] = entry
         return body
 
-    return run(ctx, None, work, write=False)
+    return await run(ctx, None, work, write=False)
 
 
 @router.get("/guest/products/{country}/{operator}", responses=responses(OBJECT, 400, auth=False))
-def products(ctx: ContextDep, country: str, operator: str) -> Response:
+async def products(ctx: ContextDep, country: str, operator: str) -> Response:
     """Products on offer with their stock and the price a buy would cost."""
 
     def work(session: Session, _: None) -> dict[str, Any]:
@@ -68,14 +68,14 @@ def products(ctx: ContextDep, country: str, operator: str) -> Response:
             }
         return body
 
-    return run(ctx, None, work, write=False)
+    return await run(ctx, None, work, write=False)
 
 
 @router.get(
     "/guest/prices",
     responses=responses({"type": ["object", "null"]}, auth=False),
 )
-def prices(
+async def prices(
     ctx: ContextDep,
     country: str | None = Query(default=None),
     product: str | None = Query(default=None),
@@ -94,7 +94,8 @@ def prices(
         )
         return Response(body, media_type="application/json")
 
-    return run(ctx, None, work, write=False)
+    # Building the whole table after a stock change takes long: not on the event loop.
+    return await run(ctx, None, work, write=False, inline=False)
 
 
 @router.get("/guest/flash/{lang}", responses=responses(OBJECT, auth=False))

@@ -31,16 +31,19 @@ def _check(limiter: RateLimiter, limit: str, scope: str, who: str, status: int, 
 
 
 async def rate_limit(request: Request) -> None:
-    """FastAPI dependency of every /v1 route; off (no thread hop) when the limit is 0."""
+    """FastAPI dependency of every /v1 route; off when the limit is 0."""
     settings = get_settings()
     if settings.rate_limit == 0:
         return
-    await to_thread.run_sync(_limit, request, f"{settings.rate_limit}/{settings.rate_limit_period}")
-
-
-def _limit(request: Request, per_period: str) -> None:
-    """The checks, in a worker thread: Redis storage blocks."""
     limiter: RateLimiter = request.app.state.ctx.limiter
+    per_period = f"{settings.rate_limit}/{settings.rate_limit_period}"
+    if limiter.shared:  # Redis answers over the network: not on the event loop
+        await to_thread.run_sync(_limit, limiter, request, per_period)
+    else:
+        _limit(limiter, request, per_period)
+
+
+def _limit(limiter: RateLimiter, request: Request, per_period: str) -> None:
     ip = request.client.host if request.client else "unknown"
     _check(limiter, per_period, "ip", ip, 503, IP_LIMIT)
     path = request.url.path

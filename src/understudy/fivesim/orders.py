@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -275,25 +275,34 @@ def _open_order(
     return order
 
 
-def poll(
-    session: Session, *, token_hash: str, order_id: int, now: datetime
-) -> tuple[Order, bool] | None:
-    """The order if it belongs to the token's user, and whether a timer of it is due (one query).
+class Poll(NamedTuple):
+    """An order as a poll sees it: whether a timer of it is due, and the next one's time."""
+
+    order: Order
+    due: bool
+    next_due: datetime | None
+
+
+def poll(session: Session, *, token_hash: str, order_id: int, now: datetime) -> Poll | None:
+    """The order if it belongs to the token's user, with its timers' state (one query).
 
     None when there is no such order for that token (the caller takes the regular path, which
     tells an unknown token from an unknown order).
     """
-    due = exists().where(
-        timers.Timer.kind.in_((MODEM, EXPIRY)),
-        timers.Timer.key == str(order_id),
-        timers.Timer.due_at <= now,
+    next_due = (
+        select(func.min(timers.Timer.due_at))
+        .where(timers.Timer.kind.in_((MODEM, EXPIRY)), timers.Timer.key == str(order_id))
+        .scalar_subquery()
     )
     row = session.execute(
-        select(Order, due)
+        select(Order, next_due)
         .join(User, User.id == Order.user_id)
         .where(Order.id == order_id, User.token_hash == token_hash)
     ).first()
-    return None if row is None else (row[0], bool(row[1]))
+    if row is None:
+        return None
+    due_at: datetime | None = row[1]
+    return Poll(row[0], due_at is not None and due_at <= now, due_at)
 
 
 def get(session: Session, *, user_id: int, order_id: int, now: datetime) -> Order:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -85,32 +84,32 @@ SMS_BODY = {
 
 
 @router.get("/user/vendor", responses=responses(OBJECT))
-def vendor_profile(request: Request, ctx: ContextDep) -> Response:
+async def vendor_profile(request: Request, ctx: ContextDep) -> Response:
     """The vendor's profile; `balance` is the withdrawable earnings."""
-    return run(ctx, request, lambda s, u: profile_body(ctx, s, u, vendor=True), vendor=True)
+    return await run(ctx, request, lambda s, u: profile_body(ctx, s, u, vendor=True), vendor=True)
 
 
-def _wallets(request: Request, ctx: ContextDep) -> Response:
+async def _wallets(request: Request, ctx: ContextDep) -> Response:
     def work(session: Session, _: User) -> dict[str, Any]:
         return {name: amount(value) for name, value in vendor.reserves(session).items()}
 
-    return run(ctx, request, work, vendor=True, write=False)
+    return await run(ctx, request, work, vendor=True, write=False)
 
 
 @router.get("/vendor/wallets", responses=responses(OBJECT))
-def wallets(request: Request, ctx: ContextDep) -> Response:
+async def wallets(request: Request, ctx: ContextDep) -> Response:
     """The payout reserves available per payment system."""
-    return _wallets(request, ctx)
+    return await _wallets(request, ctx)
 
 
 @router.get("/user/wallets", responses=responses(OBJECT))
-def user_wallets(request: Request, ctx: ContextDep) -> Response:
+async def user_wallets(request: Request, ctx: ContextDep) -> Response:
     """Alias of /vendor/wallets."""
-    return _wallets(request, ctx)
+    return await _wallets(request, ctx)
 
 
 @router.get("/vendor/orders", responses=responses(OBJECT))
-def vendor_orders(
+async def vendor_orders(
     request: Request,
     ctx: ContextDep,
     category: str | None = Query(default=None),
@@ -133,11 +132,11 @@ def vendor_orders(
             vendor=True,
         )
 
-    return run(ctx, request, work, vendor=True, write=False)
+    return await run(ctx, request, work, vendor=True, write=False)
 
 
 @router.get("/vendor/payments", responses=responses(OBJECT))
-def vendor_payments(
+async def vendor_payments(
     request: Request,
     ctx: ContextDep,
     limit: str | None = Query(default=None),
@@ -165,7 +164,7 @@ def vendor_payments(
             "Total": total,
         }
 
-    return run(ctx, request, work, vendor=True, write=False)
+    return await run(ctx, request, work, vendor=True, write=False)
 
 
 async def _withdraw(request: Request, ctx: ContextDep) -> Response:
@@ -182,7 +181,7 @@ async def _withdraw(request: Request, ctx: ContextDep) -> Response:
         )
         return {}
 
-    return await to_thread.run_sync(lambda: run(ctx, request, work, vendor=True))
+    return await run(ctx, request, work, vendor=True)
 
 
 @router.post("/vendor/withdraw", responses=responses(OBJECT, 400), openapi_extra=WITHDRAW_BODY)
@@ -237,7 +236,7 @@ async def add_numbers(request: Request, ctx: ContextDep) -> Response:
         )
         return {"added": added, "skipped": skipped}
 
-    return await to_thread.run_sync(lambda: run(ctx, request, work, vendor=True))
+    return await run(ctx, request, work, vendor=True)
 
 
 def _date(raw: Any) -> datetime | None:
@@ -283,28 +282,28 @@ async def incoming_sms(request: Request, ctx: ContextDep) -> Response:
         )
         return {"order_id": order.id, "code": sms.code}
 
-    return await to_thread.run_sync(lambda: run(ctx, request, work, vendor=True))
+    return await run(ctx, request, work, vendor=True)
 
 
 @router.get("/user/payment/crypto2/rates", responses=responses(OBJECT))
-def crypto2_rates(request: Request, ctx: ContextDep) -> Response:
+async def crypto2_rates(request: Request, ctx: ContextDep) -> Response:
     """Crypto top-up rates: none (no payment rails in this server)."""
-    return run(ctx, request, lambda s, u: {}, write=False)
+    return await run(ctx, request, lambda s, u: {}, write=False)
 
 
 @router.post("/user/payment/crypto2/invoice", responses=responses(OBJECT))
-def crypto2_invoice(request: Request, ctx: ContextDep) -> Response:
+async def crypto2_invoice(request: Request, ctx: ContextDep) -> Response:
     """Crypto invoice: accepted, nothing moves (no payment rails)."""
-    return run(ctx, request, lambda s, u: {}, write=False)
+    return await run(ctx, request, lambda s, u: {}, write=False)
 
 
 @router.get("/user/payment/crypto/rates", responses=responses(OBJECT))
-def crypto_rates(request: Request, ctx: ContextDep) -> Response:
+async def crypto_rates(request: Request, ctx: ContextDep) -> Response:
     """Legacy crypto rates: none."""
-    return run(ctx, request, lambda s, u: {}, write=False)
+    return await run(ctx, request, lambda s, u: {}, write=False)
 
 
 @router.get("/user/payment/crypto/getaddress", responses=responses(OBJECT))
-def crypto_address(request: Request, ctx: ContextDep) -> Response:
+async def crypto_address(request: Request, ctx: ContextDep) -> Response:
     """Legacy crypto deposit address: none."""
-    return run(ctx, request, lambda s, u: {}, write=False)
+    return await run(ctx, request, lambda s, u: {}, write=False)
