@@ -6,7 +6,9 @@ server's database, and makes 50 loans through the loan rules: 25 borrowed from t
 (disbursed, some instalments collected) and 25 lent to the peer. The database is found from
 `BENCH_DB_URL` (pass `--env BENCH_DB_URL=...`) or the server's `--db` argument.
 
-Measured: `/partner/dashboard` (1) and `/dashboard/graphic` (1).
+Measured: `/partner/dashboard` (1) and `/dashboard/graphic` (1). Setup also prints, for each,
+the p50 of 200 sequential calls over HTTP and of 200 in-process calls of the domain code behind
+it (due-timer check and body, in a read session), with the SQL statements one call issues.
 """
 
 from __future__ import annotations
@@ -175,6 +177,54 @@ def _loans(url: str, user_id: int, peer_id: int) -> None:
         db.dispose()
 
 
+def _in_process(url: str, login: str) -> None:
+    """Time the dashboard's and graphic's domain code directly against the database."""
+    from sqlalchemy import event
+
+    from understudy.core.db import Database
+    from understudy.nebeus import dashboard, dashboard_api
+    from understudy.nebeus.models import User
+
+    db = Database(url)
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(db.read_engine, "before_cursor_execute", count)
+    try:
+        with db.read() as s:
+            uid = s.scalars(select(User.id).where(User.login == login)).one()
+        now = datetime.now().astimezone()
+
+        def board(s: Any, user: Any) -> None:
+            dashboard.settle_needed(s, user_id=uid, now=now)
+            dashboard_api.dashboard_body(s, user=user, base_url="http://127.0.0.1/")
+
+        def graphic(s: Any, user: Any) -> None:
+            dashboard.settle_needed(s, user_id=uid, now=now)
+            dashboard_api.graphic_body(s, user=user, currency="BTC", now=now)
+
+        for name, fn in (("dashboard", board), ("graphic", graphic)):
+            timings = []
+            for _ in range(SEQUENTIAL):
+                with db.read() as s:
+                    user = s.get(User, uid)
+                    statements[0] = 0
+                    started = time.perf_counter()
+                    fn(s, user)
+                    timings.append((time.perf_counter() - started) * 1000)
+            print(
+                f"bench: {name} in process ({db.dialect}), {SEQUENTIAL} calls: "
+                f"p50 {statistics.median(timings):.1f} ms, "
+                f"p90 {statistics.quantiles(timings, n=10)[-1]:.1f} ms, "
+                f"{statements[0]} SQL statements",
+                file=sys.stderr,
+            )
+    finally:
+        db.dispose()
+
+
 def setup(live: Live) -> dict[str, Any]:
     """The user and peer over the API; lines and loans in bulk; the user signed in once."""
     from understudy.nebeus.models import User
@@ -226,6 +276,7 @@ def setup(live: Live) -> dict[str, Any]:
                 f"p90 {statistics.quantiles(timings, n=10)[-1]:.1f} ms",
                 file=sys.stderr,
             )
+    _in_process(url, USER)
     return {"sid": sid}
 
 

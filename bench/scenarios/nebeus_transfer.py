@@ -1,21 +1,30 @@
-"""nebeus-transfer: the internal-transfer cycle of a signed-in nebeus user.
+"""nebeus-transfer: the internal-transfer cycle of signed-in nebeus users.
 
-Setup signs up a sender and a recipient, funds the sender and signs in once (the session id
-goes in the `X-Openerp-Session-Id` header of every request). It then runs CONFIRMED_CYCLES
-complete confirmed transfers closed-loop (ask: code e-mailed; read the code from the sandbox
-outbox; confirm: money moves) and prints their rate to stderr: a confirmation carries a fresh
-code each time, which the load generator (identical bytes per request) cannot send.
+Setup signs up CLIENTS senders and one recipient, funds the senders and signs each in once (the
+session id goes in the `X-Openerp-Session-Id` header of every request). It then times complete
+confirmed transfers (ask: code e-mailed; read the code from the sandbox outbox; confirm: money
+moves), first with one client, then with every sender at once in its own thread, and writes the
+figures to `bench/results/nebeus-transfer-confirmed.json`: a confirmation carries a fresh code
+each time, which the load generator (identical bytes per request) cannot send.
 
 The measured load is the replayable part of the cycle: asking for a transfer (validation, funds
 check, a new hashed code and its e-mail: one write transaction), the wallet listing (read-only)
 and the statement (read-only).
+
+    BENCH_NEBEUS_TRANSFER_CLIENTS (default 8), BENCH_NEBEUS_TRANSFER_CYCLES (per client, 50)
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +32,12 @@ import httpx
 from . import Live, Request, Scenario
 
 PASSWORD = "bench1234"
-SENDER, RECIPIENT = "sender@bench.example", "recipient@bench.example"
-CONFIRMED_CYCLES = 200
+RECIPIENT = "recipient@bench.example"
+RESULTS = Path(__file__).resolve().parent.parent / "results" / "nebeus-transfer-confirmed.json"
+
+
+def _sender(index: int) -> str:
+    return f"sender{index}@bench.example"
 
 
 def _rpc(client: httpx.Client, path: str, params: dict[str, Any], sid: str | None = None) -> Any:
@@ -36,15 +49,17 @@ def _rpc(client: httpx.Client, path: str, params: dict[str, Any], sid: str | Non
     return answer["result"]
 
 
-def _last_code(client: httpx.Client, live: Live) -> str:
+def _last_code(client: httpx.Client, live: Live, login: str) -> str:
     auth = {"Authorization": f"Bearer {live.admin_token}"}
-    messages = client.get("/_understudy/mail", params={"to": SENDER}, headers=auth).json()
+    messages = client.get("/_understudy/mail", params={"to": login}, headers=auth).json()
     return re.findall(r"\b\d{6}\b", messages["messages"][-1]["body"])[0]
 
 
-def _confirmed_transfer(client: httpx.Client, live: Live, sid: str, params: dict[str, Any]) -> None:
+def _confirmed_transfer(
+    client: httpx.Client, live: Live, login: str, sid: str, params: dict[str, Any]
+) -> None:
     asked = _rpc(client, "/accounts/transfer/1.0/json", params, sid)
-    code = _last_code(client, live)
+    code = _last_code(client, live, login)
     done = _rpc(
         client,
         "/accounts/transfer/1.0/json",
@@ -55,50 +70,105 @@ def _confirmed_transfer(client: httpx.Client, live: Live, sid: str, params: dict
         raise RuntimeError(f"confirmed transfer failed: {done}")
 
 
-def setup(live: Live) -> dict[str, Any]:
-    """Two users, a funded sender signed in once, and the confirmed cycle timed closed-loop."""
-    live.control("POST", "/_understudy/reset")
+def _signed_in_sender(live: Live, index: int, country: int) -> dict[str, Any]:
+    """Sign up, fund and sign in one sender; its login, session id and transfer parameters."""
+    login = _sender(index)
     with live.client() as client:
-        spain = next(
-            c["id"] for c in _rpc(client, "/get_countries/1.0/json", {}) if c["code"] == "ES"
-        )
-        for login in (SENDER, RECIPIENT):
-            signup = {
-                "login": login,
-                "name": "Bench",
-                "surname": "User",
-                "password": PASSWORD,
-                "confirm_password": PASSWORD,
-                "country": spain,
-            }
-            if _rpc(client, "/signup/1.0/json", signup) != {"status": "success"}:
-                raise RuntimeError(f"signup of {login} failed")
+        signup = {
+            "login": login,
+            "name": "Bench",
+            "surname": "User",
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+            "country": country,
+        }
+        if _rpc(client, "/signup/1.0/json", signup) != {"status": "success"}:
+            raise RuntimeError(f"signup of {login} failed")
         live.control(
             "POST",
             "/_understudy/nebeus/deposit",
-            {"login": SENDER, "currency": "EUR", "amount": 1_000_000},
+            {"login": login, "currency": "EUR", "amount": 1_000_000},
         )
-        sid = _rpc(client, "/signin/1.0/json", {"login": SENDER, "password": PASSWORD})[
-            "session_id"
-        ]
+        sid = _rpc(client, "/signin/1.0/json", {"login": login, "password": PASSWORD})["session_id"]
         client.cookies.clear()
         eur = next(
             a["id"]
             for a in _rpc(client, "/accounts/1.0/json", {}, sid)
             if a["currency"]["name"] == "EUR"
         )
-        params = {"debit_from": eur, "recipient_login": RECIPIENT, "sum": 1.25}
-        started = time.perf_counter()
-        for _ in range(CONFIRMED_CYCLES):
-            _confirmed_transfer(client, live, sid, params)
-        elapsed = time.perf_counter() - started
-    print(
-        f"bench: {CONFIRMED_CYCLES} confirmed transfers (ask + read code + confirm, one client)"
-        f" in {elapsed:.2f}s: {CONFIRMED_CYCLES / elapsed:.1f} transfers/s,"
-        f" {elapsed / CONFIRMED_CYCLES * 1000:.1f} ms per cycle",
-        file=sys.stderr,
+    params = {"debit_from": eur, "recipient_login": RECIPIENT, "sum": 1.25}
+    return {"login": login, "sid": sid, "params": params}
+
+
+def _cycles(live: Live, sender: dict[str, Any], count: int) -> list[float]:
+    """Seconds taken by each of `count` confirmed transfers of one sender, back to back."""
+    took = []
+    with live.client() as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            _confirmed_transfer(client, live, sender["login"], sender["sid"], sender["params"])
+            took.append(time.perf_counter() - started)
+    return took
+
+
+def _figures(took: list[float], elapsed: float) -> dict[str, Any]:
+    ordered = sorted(took)
+
+    def pct(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {
+        "transfers": len(took),
+        "transfers_per_s": round(len(took) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(statistics.fmean(took) * 1000, 2),
+    }
+
+
+def setup(live: Live) -> dict[str, Any]:
+    """Senders signed in, and confirmed transfers timed with one client and with all at once."""
+    clients = int(live.env.get("BENCH_NEBEUS_TRANSFER_CLIENTS", "8"))
+    per_client = int(live.env.get("BENCH_NEBEUS_TRANSFER_CYCLES", "50"))
+    live.control("POST", "/_understudy/reset")
+    with live.client() as client:
+        spain = next(
+            c["id"] for c in _rpc(client, "/get_countries/1.0/json", {}) if c["code"] == "ES"
+        )
+        signup = {
+            "login": RECIPIENT,
+            "name": "Bench",
+            "surname": "Recipient",
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+            "country": spain,
+        }
+        if _rpc(client, "/signup/1.0/json", signup) != {"status": "success"}:
+            raise RuntimeError("signup of the recipient failed")
+    senders = [_signed_in_sender(live, i, spain) for i in range(clients)]
+    figures: dict[str, Any] = {"clients": clients, "cycles_per_client": per_client}
+    figures["loadavg_before"] = os.getloadavg()
+    started = time.perf_counter()
+    took = _cycles(live, senders[0], per_client)
+    figures["one_client"] = _figures(took, time.perf_counter() - started)
+    figures["loadavg_concurrent"] = os.getloadavg()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        runs = list(pool.map(lambda s: _cycles(live, s, per_client), senders))
+    figures[f"{clients}_clients"] = _figures(
+        [t for run in runs for t in run], time.perf_counter() - started
     )
-    return {"sid": sid, "params": params}
+    figures["timestamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    for label in ("one_client", f"{clients}_clients"):
+        f = figures[label]
+        print(
+            f"bench: confirmed transfers, {label}: {f['transfers']} at {f['transfers_per_s']}/s,"
+            f" p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms",
+            file=sys.stderr,
+        )
+    return {"sid": senders[0]["sid"], "params": senders[0]["params"]}
 
 
 def requests(ctx: dict[str, Any]) -> list[Request]:

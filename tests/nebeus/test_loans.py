@@ -202,6 +202,11 @@ async def test_request_fund_disburse_and_schedule(
         0,
     )
     assert lender_line["partner"] == {"surname": "Transfer", "name": "Internal"}
+    borrower_line = (await rpc(client, TX, session=b))[0]
+    assert (borrower_line["type"], borrower_line["credit"]) == ("Disbursement of a loan", 600)
+    assert borrower_line["partner"] == loan["lender"]
+    board = await rpc(client, "/partner/dashboard", session=b)
+    assert borrower_line == board["transactions"][-1]  # the statement as the dashboard shows it
     assert_ledger_sound(ctx)
 
     mine = await rpc(client, LOANS, session=b)
@@ -244,6 +249,8 @@ async def test_instalments_collected_on_due_dates_then_repaid(
     assert loan["state"] == "repaid" and loan["outstanding"] == 0
     # three instalments on time: 15 + 6 rank points
     assert loan["borrower_credit_rank"] == 4 and loan["borrower_rating"] == 5
+    limit = await rpc(client, "/btc/get_buy_limit/1.0/json", session=b)
+    assert limit == {"status": "success", "limit": 5000, "currency": "EUR"}  # rank 4, as above
     nothing = await rpc(client, REPAY, {"loan_id": loan_id}, session=b)
     assert nothing == {"status": "error", "field": "loan_id", "message": "Nothing to repay"}
     # the due dates pass without a second collection

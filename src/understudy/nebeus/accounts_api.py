@@ -7,11 +7,11 @@ from typing import Any
 
 from understudy.core.money import major_number
 from understudy.nebeus import banking, card2card, cards, identity, trading, withdrawals
+from understudy.nebeus.dashboard_api import render_movement
 from understudy.nebeus.jsonrpc import Call, Failure, field_error, route
-from understudy.nebeus.models import Country, MoneyAccount
+from understudy.nebeus.models import MoneyAccount
 from understudy.nebeus.params import (
     amount,
-    odoo_datetime,
     optional_datetime,
     optional_int,
     required,
@@ -130,30 +130,7 @@ def transactions(call: Call) -> list[dict[str, Any]]:
         offset=optional_int(call.params, "offset", default=0) or 0,
         limit=optional_int(call.params, "limit", default=None),
     )
-    return [_movement(call, m) for m in found]
-
-
-def _movement(call: Call, m: banking.Movement) -> dict[str, Any]:
-    partner: dict[str, Any] = {"surname": "Transfer", "name": "Internal"}
-    if m.counterparty is not None:
-        country = (
-            call.db.get(Country, m.counterparty.country_id) if m.counterparty.country_id else None
-        )
-        partner = {
-            "surname": m.counterparty.surname,
-            "name": m.counterparty.name,
-            "id": m.counterparty.id,
-            "country_code": country.code if country else False,
-        }
-    return {
-        "credit": major_number(max(m.amount, 0), m.currency),
-        "currency": m.currency,
-        "date": odoo_datetime(m.created_at),
-        "debit": major_number(max(-m.amount, 0), m.currency),
-        "id": m.ref,
-        "partner": partner,
-        "type": m.label,
-    }
+    return [render_movement(call.db, m) for m in found]
 
 
 @route(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, Subquery, and_, bindparam, case, func, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from understudy.core import ledger
+from understudy.nebeus.loans_models import Loan
 from understudy.nebeus.models import Currency, MoneyAccount, Partner, User
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -218,51 +222,103 @@ def movements(
     limit: int | None = None,
 ) -> list[Movement]:
     """The user's posted lines, newest first, with the counterparty of each."""
-    line, posting = ledger.Line, ledger.Posting
-    stmt = (
-        select(line, posting.ref, posting.label)
-        .join(posting, posting.id == line.posting_id)
+    line = ledger.Line
+    page = (
+        select(line)
         .join(MoneyAccount, MoneyAccount.ledger_account_id == line.account_id)
         .where(MoneyAccount.user_id == user_id)
         .order_by(line.created_at.desc(), line.id.desc())
         .offset(offset)
     )
     if account_id is not None:
-        stmt = stmt.where(MoneyAccount.id == account_id)
+        page = page.where(MoneyAccount.id == account_id)
     if date_from is not None:
-        stmt = stmt.where(line.created_at >= date_from)
+        page = page.where(line.created_at >= date_from)
     if date_to is not None:
-        stmt = stmt.where(line.created_at <= date_to)
+        page = page.where(line.created_at <= date_to)
     if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
+        page = page.limit(limit)
+    return _movements(session.execute(_described(page.subquery())))
+
+
+def newest(session: Session, *, wallets: list[int], count: int) -> list[Movement]:
+    """The newest `count` posted lines of these ledger accounts, newest first, described."""
+    if not wallets:
+        return []
+    params = {f"wallet{k}": wallet for k, wallet in enumerate(wallets)}
+    return _movements(session.execute(_newest_statement(len(wallets), count), params))
+
+
+@lru_cache(maxsize=16)
+def _newest_statement(wallets: int, count: int) -> Select[Any]:
+    """`newest` for this many wallets (bound as wallet0, wallet1, ...), built once."""
+    line = ledger.Line
+    per_wallet = [  # an index range scan each, where one scan of all the lines would sort them
+        select(line.id)
+        .where(line.account_id == bindparam(f"wallet{k}"))
+        .order_by(line.created_at.desc(), line.id.desc())
+        .limit(count)
+        .subquery()
+        for k in range(wallets)
+    ]
+    candidates = union_all(*[select(sub.c.id) for sub in per_wallet])
+    page = (
+        select(line)
+        .where(line.id.in_(candidates))
+        .order_by(line.created_at.desc(), line.id.desc())
+        .limit(count)
+    )
+    return _described(page.subquery())
+
+
+def _described(page: Subquery) -> Select[Any]:
+    """The page's lines, newest first, with ref, label and the counterparty's partners.
+
+    The counterparty is the owner of the posting's only other account when that is a user's
+    wallet, else the platform; a loan disbursement reaches the borrower from the lender. The
+    last two columns are that owner and the lender (or NULLs).
+    """
+    other = aliased(ledger.Line)
+    only_other = (  # the posting's only other account, else NULL (by the posting index)
+        select(case((func.count() == 1, func.min(other.account_id))))
+        .where(other.posting_id == page.c.posting_id, other.account_id != page.c.account_id)
+        .correlate(page)
+        .scalar_subquery()
+    )
+    described = (
+        select(page, ledger.Posting.ref, ledger.Posting.label, only_other.label("other_account"))
+        .join(ledger.Posting, ledger.Posting.id == page.c.posting_id)
+        .subquery()
+    )
+    lender_user, lender = aliased(User), aliased(Partner)
+    return (
+        select(described, Partner, lender)
+        .outerjoin(MoneyAccount, MoneyAccount.ledger_account_id == described.c.other_account)
+        .outerjoin(User, User.id == MoneyAccount.user_id)
+        .outerjoin(Partner, Partner.id == User.partner_id)
+        .outerjoin(
+            Loan,
+            and_(Loan.disbursement_posting_id == described.c.posting_id, described.c.amount > 0),
+        )
+        .outerjoin(lender_user, lender_user.id == Loan.lender_id)
+        .outerjoin(lender, lender.id == lender_user.partner_id)
+        .order_by(described.c.created_at.desc(), described.c.id.desc())
+    )
+
+
+def _movements(rows: Iterable[Row[Any]]) -> list[Movement]:
+    """Movements from the rows of a `_described` statement."""
     return [
         Movement(
-            ref=ref,
-            label=label,
+            ref=row.ref,
+            label=row.label,
             currency=row.currency,
             amount=row.amount,
             created_at=row.created_at,
-            counterparty=_counterparty(session, row),
+            counterparty=row[-1] or row[-2],
         )
-        for row, ref, label in rows
+        for row in rows
     ]
-
-
-def _counterparty(session: Session, row: ledger.Line) -> Partner | None:
-    """The partner on the other side of a line, or None for platform accounts."""
-    others = session.scalars(
-        select(ledger.Line.account_id).where(
-            ledger.Line.posting_id == row.posting_id, ledger.Line.account_id != row.account_id
-        )
-    ).all()
-    if len(others) != 1:
-        return None
-    other = session.scalar(select(MoneyAccount).where(MoneyAccount.ledger_account_id == others[0]))
-    if other is None:
-        return None
-    user = session.get(User, other.user_id)
-    return session.get(Partner, user.partner_id) if user else None
 
 
 def available(session: Session, *, account: MoneyAccount) -> int:

@@ -12,15 +12,26 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
 from understudy.core.money import scale
 from understudy.nebeus import banking, card2card, loans, loans_collect, withdrawals
 from understudy.nebeus.loans_models import Instalment, Loan, OAuthLink
-from understudy.nebeus.models import MoneyAccount, Partner, User
+from understudy.nebeus.models import MoneyAccount, User
+from understudy.nebeus.settings import get_settings
 
 DEFAULT_TZ = "Europe/Madrid"
 NEAREST = 5
@@ -104,6 +115,43 @@ def _sums(*conditions: Any) -> list[Any]:
     ]
 
 
+BOUNDS = 4 + DAYS + 1  # month and week start and end, then the days' midnights
+TOTALS = -1  # the segment number of the row holding all time and year
+
+
+@lru_cache(maxsize=1)
+def _graphic_statement() -> CompoundSelect:
+    """One statement for the whole graphic, built once; bound by user, currency and instants.
+
+    Its first row (segment -1) scans the wallet's lines for all time and the year; the others
+    sum the segments [b(k-1), b(k)) that the sorted bounds b0..b12 cut the last weeks into, by
+    an indexed range scan. Equal bounds leave empty segments.
+    """
+    line = ledger.Line
+    wallet = (
+        select(MoneyAccount.ledger_account_id)
+        .where(
+            MoneyAccount.user_id == bindparam("user_id"),
+            MoneyAccount.currency == bindparam("currency"),
+        )
+        .scalar_subquery()
+    )
+    mine = line.account_id == wallet
+    bounds = [bindparam(f"b{k}", type_=line.created_at.type) for k in range(BOUNDS)]
+    year = (
+        line.created_at >= bindparam("year_start", type_=line.created_at.type),
+        line.created_at < bindparam("year_end", type_=line.created_at.type),
+    )
+    totals = select(literal(TOTALS), *_sums(), *_sums(*year)).where(mine)
+    segment = case(*[(line.created_at < b, k) for k, b in enumerate(bounds)], else_=BOUNDS)
+    recent = (
+        select(segment, *_sums(), literal(0), literal(0))
+        .where(mine, line.created_at >= bounds[0])
+        .group_by(segment)
+    )
+    return union_all(totals, recent)
+
+
 def graphic(session: Session, *, user: User, currency: str, now: datetime) -> Graphic:
     """Sums of the posted lines of the user's wallet in `currency` (zeros without one).
 
@@ -111,27 +159,18 @@ def graphic(session: Session, *, user: User, currency: str, now: datetime) -> Gr
     segments that an indexed range scan sums, and each window adds up the segments it covers.
     """
     win = windows(now, user_zone(user.tz))
-    recent = [win.month, win.week] + [(s, e) for _, s, e in win.days]
-    bounds = sorted({b for period in recent for b in period})
-    ins = [0] * (len(bounds) + 1)  # segment k: [bounds[k-1], bounds[k])
-    outs = [0] * (len(bounds) + 1)
+    bounds = sorted([*win.month, *win.week, *[s for _, s, _ in win.days], win.days[-1][2]])
+    ins = [0] * (BOUNDS + 1)  # segment k: [bounds[k-1], bounds[k])
+    outs = [0] * (BOUNDS + 1)
     totals = [0, 0, 0, 0]  # all time in, out; year in, out
-    account = loans.wallet(session, user_id=user.id, currency=currency)
-    if account is not None:
-        line = ledger.Line
-        mine = line.account_id == account.ledger_account_id
-        year_start, year_end = win.year
-        in_year = (line.created_at >= year_start, line.created_at < year_end)
-        row = session.execute(select(*_sums(), *_sums(*in_year)).where(mine)).one()
-        totals = [int(v) for v in row]
-        segment = case(
-            *[(line.created_at < b, k) for k, b in enumerate(bounds)], else_=len(bounds)
-        ).label("segment")
-        rows = session.execute(
-            select(segment, *_sums()).where(mine, line.created_at >= bounds[0]).group_by(segment)
-        ).all()
-        for k, money_in, money_out in rows:
-            ins[k], outs[k] = int(money_in), int(money_out)
+    params = {"user_id": user.id, "currency": currency}
+    params |= {f"b{k}": b for k, b in enumerate(bounds)}
+    params |= {"year_start": win.year[0], "year_end": win.year[1]}
+    for k, *sums in session.execute(_graphic_statement(), params):
+        if k == TOTALS:
+            totals = [int(v) for v in sums]
+        else:
+            ins[k], outs[k] = int(sums[0]), int(sums[1])
 
     def flow(start: datetime, end: datetime) -> Flow:
         first, last = bounds.index(start) + 1, bounds.index(end)
@@ -166,25 +205,29 @@ def convert(totals: dict[str, int], target: str, rates: dict[str, Decimal]) -> i
     return total
 
 
-def held_by_currency(session: Session, *, user_id: int) -> dict[str, int]:
-    """Funds on hold on the user's wallets, by currency."""
-    rows = session.execute(
-        select(MoneyAccount.currency, ledger.Account.held)
-        .join(ledger.Account, ledger.Account.id == MoneyAccount.ledger_account_id)
-        .where(MoneyAccount.user_id == user_id)
-    ).all()
-    return {currency: int(held) for currency, held in rows}
+def held_by_currency(accounts: list[tuple[MoneyAccount, ledger.Balance]]) -> dict[str, int]:
+    """Funds on hold on these wallets, by currency."""
+    return {account.currency: balance.held for account, balance in accounts}
 
 
 def owed_to_lender(session: Session, *, user_id: int) -> dict[str, int]:
     """Unpaid principal + interest owed to the user as lender, by currency."""
-    rows = session.execute(
+    rows = session.execute(_owed_statement(), {"user_id": user_id}).all()
+    return {currency: int(total) for currency, total in rows}
+
+
+@lru_cache(maxsize=1)
+def _owed_statement() -> Select[Any]:
+    """`owed_to_lender`, bound by user_id, built once."""
+    return (
         select(Loan.currency, func.sum(Instalment.amount))
         .join(Instalment, Instalment.loan_id == Loan.id)
-        .where(Loan.lender_id == user_id, Instalment.state.in_(loans.UNPAID))
+        .where(
+            Loan.lender_id == bindparam("user_id"),
+            loans.unindexed(Instalment.state).in_(loans.UNPAID),
+        )
         .group_by(Loan.currency)
-    ).all()
-    return {currency: int(total) for currency, total in rows}
+    )
 
 
 @dataclass(frozen=True)
@@ -200,88 +243,40 @@ class Operation:
 
 def nearest_operations(session: Session, *, user_id: int) -> list[Operation]:
     """The earliest unpaid instalments where the user borrows or lends."""
-    rows = session.execute(
-        select(Instalment, Loan.currency, Loan.borrower_id)
-        .join(Loan, Loan.id == Instalment.loan_id)
-        .where(
-            or_(Loan.borrower_id == user_id, Loan.lender_id == user_id),
-            Instalment.state.in_(loans.UNPAID),
-        )
-        .order_by(Instalment.due_at, Instalment.id)
-        .limit(NEAREST)
-    ).all()
+    rows = session.execute(_nearest_statement(), {"user_id": user_id}).all()
     return [
         Operation(
-            ref=inst.ref,
-            due_at=inst.due_at,
-            amount=inst.amount,
+            ref=ref,
+            due_at=due_at,
+            amount=amount,
             currency=currency,
             type="debit" if borrower == user_id else "credit",
         )
-        for inst, currency, borrower in rows
+        for ref, due_at, amount, currency, borrower in rows
     ]
 
 
-def newest_movements(session: Session, *, user_id: int) -> list[banking.Movement]:
-    """The user's newest posted lines, oldest first, with their counterparties.
-
-    A counterparty is the owner of the posting's only other line when that is a user's wallet,
-    else the platform (None); a loan disbursement's credit comes from the lender.
-    """
-    line, posting = ledger.Line, ledger.Posting
-    wallets = session.scalars(
-        select(MoneyAccount.ledger_account_id).where(MoneyAccount.user_id == user_id)
-    ).all()
-    if not wallets:
-        return []
-    newest = [  # per wallet an index range scan, newest first
-        select(line.id)
-        .where(line.account_id == wallet)
-        .order_by(line.created_at.desc(), line.id.desc())
-        .limit(NEWEST)
-        .subquery()
-        for wallet in wallets
-    ]
-    candidates = union_all(*[select(sub.c.id) for sub in newest])
-    rows = session.execute(
-        select(line, posting.ref, posting.label)
-        .join(posting, posting.id == line.posting_id)
-        .where(line.id.in_(candidates))
-    ).all()
-    rows = sorted(rows, key=lambda r: (r[0].created_at, r[0].id))[-NEWEST:]
-    found = [row for row, _, _ in rows]
-    postings = {row.posting_id: (ref, label) for row, ref, label in rows}
-    # every line of those postings with the partner owning its account (None: platform)
-    sides: dict[int, list[tuple[int, Partner | None]]] = {}
-    for posting_id, account_id, partner in session.execute(
-        select(line.posting_id, line.account_id, Partner)
-        .outerjoin(MoneyAccount, MoneyAccount.ledger_account_id == line.account_id)
-        .outerjoin(User, User.id == MoneyAccount.user_id)
-        .outerjoin(Partner, Partner.id == User.partner_id)
-        .where(line.posting_id.in_(list(postings)))
-    ):
-        sides.setdefault(posting_id, []).append((account_id, partner))
-    lenders = loans.disbursement_lenders_by_ref(
-        session, [postings[row.posting_id][0] for row in found if row.amount > 0]
-    )
-    result = []
-    for row in found:
-        ref, label = postings[row.posting_id]
-        others = [p for account, p in sides[row.posting_id] if account != row.account_id]
-        counterparty = others[0] if len(others) == 1 else None
-        if row.amount > 0 and ref in lenders:
-            counterparty = lenders[ref]
-        result.append(
-            banking.Movement(
-                ref=ref,
-                label=label,
-                currency=row.currency,
-                amount=row.amount,
-                created_at=row.created_at,
-                counterparty=counterparty,
-            )
+@lru_cache(maxsize=1)
+def _nearest_statement() -> Select[Any]:
+    """`nearest_operations`, bound by user_id, built once."""
+    user_id = bindparam("user_id")
+    return (
+        select(
+            Instalment.ref, Instalment.due_at, Instalment.amount, Loan.currency, Loan.borrower_id
         )
-    return result
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .where(
+            or_(Loan.borrower_id == user_id, Loan.lender_id == user_id),
+            loans.unindexed(Instalment.state).in_(loans.UNPAID),
+        )
+        .order_by(Instalment.due_at, Instalment.id)
+        .limit(NEAREST)
+    )
+
+
+def newest_movements(session: Session, *, wallets: list[int]) -> list[banking.Movement]:
+    """The newest posted lines of the user's wallets (ledger account ids), oldest first."""
+    return banking.newest(session, wallets=wallets, count=NEWEST)[::-1]
 
 
 def settle_needed(session: Session, *, user_id: int, now: datetime) -> bool:
@@ -303,23 +298,6 @@ def settle(session: Session, *, user_id: int, now: datetime) -> None:
 # --- social networks --------------------------------------------------------------------------
 
 
-class OAuthSettings(BaseSettings):
-    """OAuth client ids per provider (env UNDERSTUDY_NEBEUS_OAUTH_<PROVIDER>_CLIENT_ID)."""
-
-    model_config = SettingsConfigDict(env_prefix="UNDERSTUDY_NEBEUS_OAUTH_", extra="ignore")
-
-    facebook_client_id: str | None = None
-    google_client_id: str | None = None
-    linkedin_client_id: str | None = None
-    paypal_client_id: str | None = None
-
-
-@lru_cache(maxsize=1)
-def oauth_settings() -> OAuthSettings:
-    """The process's OAuth settings, read once."""
-    return OAuthSettings()
-
-
 # (dashboard name, provider key, authorize endpoint, scope) as in Odoo's auth_oauth data
 PROVIDERS = (
     ("Facebook Graph", "facebook", "https://www.facebook.com/dialog/oauth", "public_profile,email"),
@@ -337,10 +315,10 @@ PROVIDERS = (
 def social_networks(session: Session, *, user_id: int, base_url: str) -> list[dict[str, object]]:
     """Each provider: linked or not, and its authorize URL ("" when not configured)."""
     linked = set(session.scalars(select(OAuthLink.provider).where(OAuthLink.user_id == user_id)))
-    config = oauth_settings()
+    config = get_settings()
     result: list[dict[str, object]] = []
     for pid, (name, key, endpoint, scope) in enumerate(PROVIDERS, start=1):
-        client_id = getattr(config, f"{key}_client_id")
+        client_id = getattr(config, f"oauth_{key}_client_id")
         link = ""
         if client_id:
             query = {

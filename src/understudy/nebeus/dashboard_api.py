@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.core.money import major_number
@@ -74,14 +75,18 @@ def partner_dashboard(call: Call) -> dict[str, Any]:
 def dashboard_body(db: Session, *, user: User, base_url: str) -> dict[str, Any]:
     """The dashboard of one user as the wire shows it (due timers already applied)."""
     uid = user.id
-    partner = db.get(Partner, user.partner_id)
-    assert partner is not None
-    country = db.get(Country, partner.country_id) if partner.country_id else None
+    partner, country = db.execute(
+        select(Partner, Country)
+        .outerjoin(Country, Country.id == Partner.country_id)
+        .where(Partner.id == user.partner_id)
+    ).one()
     standing = loans.standing(db, user_id=uid)
     rates = banking.rates(db)
     main = get_settings().main_currency
-    reserved_debit = dashboard.convert(dashboard.held_by_currency(db, user_id=uid), main, rates)
+    accounts = banking.accounts_of(db, user_id=uid)
+    reserved_debit = dashboard.convert(dashboard.held_by_currency(accounts), main, rates)
     reserved_credit = dashboard.convert(dashboard.owed_to_lender(db, user_id=uid), main, rates)
+    wallets = [acc.ledger_account_id for acc, _ in accounts]
     return {
         "name": partner.name,
         "surname": partner.surname,
@@ -99,10 +104,10 @@ def dashboard_body(db: Session, *, user: User, base_url: str) -> dict[str, Any]:
                 "currency": {"rate": _number(rates[acc.currency]), "name": acc.currency},
                 "sum": major_number(bal.balance, acc.currency),
             }
-            for acc, bal in banking.accounts_of(db, user_id=uid)
+            for acc, bal in accounts
         ],
         "transactions": [
-            render_movement(db, m) for m in dashboard.newest_movements(db, user_id=uid)
+            render_movement(db, m) for m in dashboard.newest_movements(db, wallets=wallets)
         ],
         "nearest_operations": [
             {

@@ -9,9 +9,10 @@ request gets there first.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger, mail, timers
@@ -209,36 +210,38 @@ def _mail_parties(session: Session, loan: Loan, *, subject: str, body: str, now:
 
 def _due_timers(session: Session, *, user_id: int, now: datetime) -> list[tuple[int, str, str]]:
     """(id, kind, key) of the due timers of the user's funded and active loans, oldest first."""
-    loan_ids = set(
-        session.scalars(
-            select(Loan.id).where(
-                or_(Loan.borrower_id == user_id, Loan.lender_id == user_id),
-                Loan.state.in_(("funded", "active")),
-            )
-        )
+    rows = session.execute(_due_timers_statement(), {"user_id": user_id, "now": now}).all()
+    return [(tid, kind, key) for tid, kind, key in rows]
+
+
+@lru_cache(maxsize=1)
+def _due_timers_statement() -> Select[Any]:
+    """The due timers (few, as the sweeper keeps up), by their due-time index, each kept if
+    its key is an unpaid instalment or an in-force loan of the user (primary key lookups)."""
+    timer = timers.Timer
+    user_id = bindparam("user_id")
+
+    def key_of(kind: str) -> Any:
+        return case((timer.kind == kind, cast(timer.key, Integer)))  # numeric for loan kinds
+
+    theirs = and_(
+        or_(Loan.borrower_id == user_id, Loan.lender_id == user_id),
+        Loan.state.in_(("funded", "active")),
     )
-    if not loan_ids:
-        return []
-    due = session.execute(
-        select(timers.Timer.id, timers.Timer.kind, timers.Timer.key)
-        .where(timers.Timer.kind.in_((DISBURSE, COLLECT)), timers.Timer.due_at <= now)
-        .order_by(timers.Timer.due_at, timers.Timer.id)
-    ).all()
-    if not due:
-        return []
-    mine = {
-        str(i)
-        for i in session.scalars(
-            select(Instalment.id).where(
-                Instalment.loan_id.in_(loan_ids), Instalment.state.in_(UNPAID)
-            )
+    unpaid = (
+        select(Instalment.id)
+        .join(Loan, Loan.id == Instalment.loan_id)
+        .where(Instalment.id == key_of(COLLECT), Instalment.state.in_(UNPAID), theirs)
+    )
+    funded = select(Loan.id).where(Loan.id == key_of(DISBURSE), theirs)
+    return (
+        select(timer.id, timer.kind, timer.key)
+        .where(
+            timer.due_at <= bindparam("now", type_=timer.due_at.type),
+            or_(unpaid.exists(), funded.exists()),
         )
-    }
-    return [
-        (tid, kind, key)
-        for tid, kind, key in due
-        if (key in mine if kind == COLLECT else int(key) in loan_ids)
-    ]
+        .order_by(timer.due_at, timer.id)
+    )
 
 
 def due_for(session: Session, *, user_id: int, now: datetime) -> bool:

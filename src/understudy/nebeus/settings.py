@@ -20,6 +20,11 @@ class NebeusSettings(BaseSettings):
     zendesk_subdomain: str | None = None
     zendesk_email: str | None = None
     zendesk_token: str | None = None
+    # the dashboard's social networks: an authorize link for each provider with a client id
+    oauth_facebook_client_id: str | None = None
+    oauth_google_client_id: str | None = None
+    oauth_linkedin_client_id: str | None = None
+    oauth_paypal_client_id: str | None = None
 
 
 @lru_cache(maxsize=1)

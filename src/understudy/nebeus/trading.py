@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from understudy.core import ledger
 from understudy.core.money import to_major
-from understudy.nebeus import banking, kyc
+from understudy.nebeus import banking, loans
 from understudy.nebeus.models import MoneyAccount, SavedCard, Trade, User
 
 SPREAD = Decimal("0.02")
@@ -29,11 +29,8 @@ def dealing_rates(session: Session) -> tuple[Decimal, Decimal]:
 
 
 def credit_rank(session: Session, *, user_id: int) -> int:
-    """min(5, rank_points // 5) with 5 points per verified KYC item (loans not yet counted)."""
-    points = sum(
-        5 for item in kyc.ITEMS if kyc.status(session, user_id=user_id, item=item) == "verified"
-    )
-    return min(5, points // 5)
+    """The dashboard's credit rank: verified KYC items and instalments repaid on time or late."""
+    return loans.standing(session, user_id=user_id).credit_rank
 
 
 def month_volume(session: Session, *, user_id: int, now: datetime) -> int:
