@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,14 +74,23 @@ def stamp(moment: datetime) -> str:
     return moment.strftime(DATETIME_FORMAT)
 
 
+# Hot queries, built once (building a statement costs more than SQLite running it).
+_PEOPLE = (
+    select(User.id, User.login, Partner.id, Partner.name, Partner.surname)
+    .join(Partner, Partner.id == User.partner_id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
+_MEMBERSHIP = (
+    select(ChatSession, ChatMember)
+    .join(ChatMember, ChatMember.session_id == ChatSession.id)
+    .where(ChatSession.uuid == bindparam("uuid"), ChatMember.user_id == bindparam("user_id"))
+)
+_MEMBERS = select(ChatMember).where(ChatMember.session_id == bindparam("session_id"))
+
+
 def people(db: Session, user_ids: Iterable[int]) -> dict[int, Person]:
     """Users by id with their "<name> <surname>"."""
-    ids = list(set(user_ids))
-    rows = db.execute(
-        select(User.id, User.login, Partner.id, Partner.name, Partner.surname)
-        .join(Partner, Partner.id == User.partner_id)
-        .where(User.id.in_(ids))
-    )
+    rows = db.execute(_PEOPLE, {"ids": list(set(user_ids))})
     return {
         uid: Person(id=uid, name=f"{name} {surname}", email=login, partner_id=pid)
         for uid, login, pid, name, surname in rows
@@ -108,11 +117,7 @@ def membership(db: Session, *, user_id: int, uuid: Any) -> tuple[ChatSession, Ch
     """The session with this uuid and the caller's membership, else "Session does not exist"."""
     if not isinstance(uuid, str) or len(uuid) > 36:
         raise no_session()
-    row = db.execute(
-        select(ChatSession, ChatMember)
-        .join(ChatMember, ChatMember.session_id == ChatSession.id)
-        .where(ChatSession.uuid == uuid.strip(), ChatMember.user_id == user_id)
-    ).first()
+    row = db.execute(_MEMBERSHIP, {"uuid": uuid.strip(), "user_id": user_id}).first()
     if row is None:
         raise no_session()
     return row[0], row[1]
@@ -383,7 +388,7 @@ def post(
         raise ChatError("message_type", "Message type is not valid")
     text = _content(message_type, content)
     sender = people(db, [user_id])[user_id]
-    members = list(db.scalars(select(ChatMember).where(ChatMember.session_id == session.id)))
+    members = list(db.scalars(_MEMBERS, {"session_id": session.id}))
     message_id: int | None = None
     if message_type != "typing":
         row = ChatMessage(

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from understudy.nebeus import chat, chat_book, chat_bus, chat_presence
+from understudy.nebeus.chat_models import ChatPresence
 from understudy.nebeus.chat_presence import Note
-from understudy.nebeus.jsonrpc import Call, Failure, error, field_error, route
+from understudy.nebeus.jsonrpc import Call, Failure, error, field_error, on_activity, route
 from understudy.nebeus.params import as_int, blank, optional_int
 from understudy.nebeus.settings import get_settings
 
@@ -30,8 +31,17 @@ def send(call: Call, notes: list[Note]) -> None:
     chat_bus.hub_for(call.request.app).send(call.db, notes, call.now)
 
 
+@on_activity
 def active(call: Call) -> None:
-    """Any chat call is activity: the caller is online (contacts told of a change)."""
+    """Any signed-in call is activity: the caller is online (contacts told of a change).
+
+    A read-only call writes only when the presence is due (at most every TIMEOUT, or on a change).
+    """
+    if call.readonly:
+        row = call.db.get(ChatPresence, call.uid)
+        if chat_presence.touch_due(row, now=call.now, user_presence=True):
+            call.require_write()
+        return
     send(call, chat_presence.touch(call.db, user_id=call.uid, now=call.now, user_presence=True))
 
 
@@ -92,7 +102,6 @@ def _infos(call: Call, sessions: list[Any]) -> list[dict[str, Any]]:
 @route(f"{P}/get_or_create_session", params={"user_to": INT} | DOC, summary="1:1 session")
 def get_or_create_session(call: Call) -> dict[str, Any]:
     """The caller's session with `user_to` for this document link (reopened), else a new one."""
-    active(call)
     user_to = _id_param(call, "user_to", label="User", missing="User does not exist")
     doc = _doc(call)
     try:
@@ -108,7 +117,6 @@ def get_or_create_session(call: Call) -> dict[str, Any]:
 @route(f"{P}/get_or_create_session_group", params={"group": INT} | DOC, summary="Group session")
 def get_or_create_session_group(call: Call) -> dict[str, Any]:
     """The group's session for this document link (members synced), else a new one."""
-    active(call)
     group = _id_param(call, "group", label="Group", missing="Group does not exist")
     doc = _doc(call)
     try:
@@ -128,7 +136,6 @@ def get_or_create_session_group(call: Call) -> dict[str, Any]:
 )
 def get_sessions(call: Call) -> list[dict[str, Any]]:
     """The caller's 1:1 sessions matching the filters, newest first."""
-    active(call)
     with_user = None
     if not blank(call.params.get("user_to")):
         with_user = chat.active_user(call.db, as_int(call.params["user_to"]))
@@ -154,7 +161,6 @@ def get_sessions(call: Call) -> list[dict[str, Any]]:
 )
 def get_sessions_group(call: Call) -> list[dict[str, Any]]:
     """The caller's group sessions matching the filters, newest first."""
-    active(call)
     group_id = None
     if not blank(call.params.get("group")):
         try:
@@ -179,14 +185,12 @@ def get_sessions_group(call: Call) -> list[dict[str, Any]]:
 @route(f"{P}/user_chat_ab/get_all_users", summary="Users outside the address book")
 def get_all_users(call: Call) -> list[dict[str, Any]]:
     """Other active users who are not in the caller's address book."""
-    active(call)
     return chat_book.book(call.db, user_id=call.uid, inside=False, now=call.now)
 
 
 @route(f"{P}/user_chat_ab/get_users_from_book", summary="Users in the address book")
 def get_users_from_book(call: Call) -> list[dict[str, Any]]:
     """The users in the caller's address book."""
-    active(call)
     return chat_book.book(call.db, user_id=call.uid, inside=True, now=call.now)
 
 
@@ -206,7 +210,6 @@ USER_IDS = {"user_ids": {"type": "array", "items": INT}}
 @route(f"{P}/user_chat_ab/add_users", params=USER_IDS, summary="Add to the address book")
 def add_users(call: Call) -> dict[str, str]:
     """Put users in the caller's address book (idempotent)."""
-    active(call)
     try:
         chat_book.add_to_book(call.db, user_id=call.uid, user_ids=_user_ids(call))
     except chat.ChatError as exc:
@@ -217,7 +220,6 @@ def add_users(call: Call) -> dict[str, str]:
 @route(f"{P}/user_chat_ab/remove_users", params=USER_IDS, summary="Remove from the address book")
 def remove_users(call: Call) -> dict[str, str]:
     """Take users out of the caller's address book (idempotent)."""
-    active(call)
     try:
         chat_book.remove_from_book(call.db, user_id=call.uid, user_ids=_user_ids(call))
     except chat.ChatError as exc:
@@ -232,7 +234,6 @@ def remove_users(call: Call) -> dict[str, str]:
 )
 def add_partner(call: Call) -> dict[str, str]:
     """The child partner's user into the parent's (the caller's own) address book."""
-    active(call)
     assert call.user is not None
     try:
         chat_book.add_partner(
@@ -253,7 +254,6 @@ def add_partner(call: Call) -> dict[str, str]:
 )
 def post(call: Call) -> dict[str, Any]:
     """Store and broadcast a message (`typing` is only broadcast) → `{"message_id"}`."""
-    active(call)
     try:
         message_id, notes = chat.post(
             call.db,
@@ -272,7 +272,6 @@ def post(call: Call) -> dict[str, Any]:
 @route(f"{P}/init", params={"name": STR, "limit": INT}, summary="Contacts by name")
 def init(call: Call) -> list[dict[str, Any]]:
     """Other users whose name contains `name`, online first, with the last 1:1 message."""
-    active(call)
     name = call.params.get("name")
     if blank(name):
         name = ""
@@ -292,7 +291,6 @@ def init(call: Call) -> list[dict[str, Any]]:
 )
 def history(call: Call) -> list[dict[str, Any]]:
     """Messages older than `last_ID`, newest first; marks the session read."""
-    active(call)
     key = "last_ID" if not blank(call.params.get("last_ID")) else "last_id"
     last_id = optional_int(call.params, key, default=None)
     limit = optional_int(call.params, "limit", default=DEFAULT_LIMIT, minimum=1)
@@ -312,7 +310,6 @@ def history(call: Call) -> list[dict[str, Any]]:
 )
 def change_session_status(call: Call) -> dict[str, str]:
     """Set the caller's status of a session: active, favorite or archive."""
-    active(call)
     try:
         session = chat.set_status(
             call.db,
@@ -333,7 +330,6 @@ def change_session_status(call: Call) -> dict[str, str]:
 )
 def change_session_state(call: Call) -> dict[str, str]:
     """Set the window state (open, folded, closed), or toggle open ↔ folded without one."""
-    active(call)
     try:
         session, state = chat.set_state(
             call.db, user_id=call.uid, uuid=call.params.get("uuid"), state=call.params.get("state")

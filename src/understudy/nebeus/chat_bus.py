@@ -1,8 +1,9 @@
 """The chat bus: notifications stored per channel (Odoo bus.bus) and woken up across workers.
 
-Every notification is a row of `nebeus_chat_bus` written in the transaction that caused it; the
-row is the truth (long-polling reads it). To wake the waiting clients of every worker once that
-transaction commits, the hub publishes it:
+Every notification is a row of `nebeus_chat_bus` written in the transaction that caused it, just
+before it commits, with ids that follow commit order (so Odoo's `id > last` cursor never skips a
+row that commits late); the row is the truth (long-polling reads it). To wake the waiting
+clients of every worker once that transaction commits, the hub publishes it:
 
 * PostgreSQL: `pg_notify` inside the transaction (delivered only on commit) to a LISTEN connection
   (psycopg 3 async) in each worker;
@@ -25,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import delete, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from understudy.context import AppContext
 from understudy.nebeus import chat_presence
@@ -43,6 +44,10 @@ MAINTENANCE = 5.0  # seconds between presence refresh / disconnection / cleanup 
 LIFETIME = timedelta(seconds=100)  # notifications older than this are deleted
 RECENT = timedelta(seconds=50)  # what a first poll (last=0) gets
 DELIVERED_MEMORY = 100_000  # ids remembered to drop duplicates (several wake-up paths)
+CLEANUP_EVERY = 64  # notifications sent by this worker between deletions of expired ones
+PG_ORDER_LOCK = 0x6E6562_63686174  # advisory lock key: bus ids are allocated in commit order
+_LISTENING = "nebeus_chat_listening"
+_QUEUED = "nebeus_chat_queued"
 _PENDING = "nebeus_chat_pending"
 
 Row = tuple[int, str, Any]  # (id, channel key, message)
@@ -94,7 +99,8 @@ class Hub:
         self.connected: Counter[int] = Counter()
         self.delivered: OrderedDict[int, None] = OrderedDict()
         self.high_water = 0
-        self.table_cursor = 0  # SQLite commits in id order: the table poll reads past this
+        self.table_cursor = 0  # ids commit in order (see `_store`): the table poll reads past this
+        self._sent = 0
         self.tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
         self._redis: Any = None
@@ -106,36 +112,65 @@ class Hub:
     # --- publishing (inside the caller's transaction, on its thread) -------------------------
 
     def send(self, db: Session, notes: list[Note], now: datetime) -> None:
-        """Store the notes as bus rows and publish them once the transaction commits."""
+        """Queue the notes; they become bus rows just before the transaction commits."""
         if not notes:
             return
-        rows = [
-            ChatNotification(channel=channel_key(ch), message=json.dumps(msg), created_at=now)
-            for ch, msg in notes
-        ]
-        db.add_all(rows)
-        db.flush()
-        if any(r.id % 64 == 0 for r in rows):
+        if not db.info.get(_LISTENING):
+            db.info[_LISTENING] = True
+            event.listen(db, "before_commit", self._store)
+            event.listen(db, "after_commit", self._after_commit)
+            event.listen(db, "after_soft_rollback", _forget)
+        queued = db.info.setdefault(_QUEUED, [])
+        queued.extend((channel_key(ch), json.dumps(msg), now) for ch, msg in notes)
+
+    def _store(self, db: Session) -> None:
+        """Write the queued notes as rows whose ids follow commit order; publish them.
+
+        A poller's cursor is the highest id it has seen (Odoo's `last`), so a row must never
+        become visible after a row with a higher id. SQLite has one writer at a time; on
+        PostgreSQL a transaction-scoped advisory lock, taken only now that the rest of the
+        transaction is written, makes the id allocation and the commit one critical section
+        (PostgreSQL already serializes the commits of transactions that NOTIFY).
+        """
+        if db.in_nested_transaction():  # a savepoint is released: wait for the real commit
+            return
+        queued = db.info.pop(_QUEUED, [])
+        if not queued:
+            return
+        db.flush()  # the transaction's own changes first: the lock is then held only briefly
+        self._sent += len(queued)
+        if self._sent >= CLEANUP_EVERY:
+            self._sent = 0
+            now = max(at for _, _, at in queued)
             db.execute(delete(ChatNotification).where(ChatNotification.created_at < now - LIFETIME))
-        full = {"rows": [[r.id, r.channel, r.message] for r in rows]}
+        if self.ctx.db.is_postgres:  # whatever carries the wake-ups (NOTIFY or Redis)
+            db.execute(select(func.pg_advisory_xact_lock(PG_ORDER_LOCK)))
+        table = ChatNotification.__table__
+        values = [{"channel": k, "message": m, "created_at": at} for k, m, at in queued]
+        # executemany: SQLAlchemy batches it into multi-row INSERTs and caches their compilation.
+        stored = db.execute(
+            insert(table).returning(table.c.id, table.c.channel, table.c.message), values
+        )
+        rows: list[Row] = [(i, c, m) for i, c, m in stored]
+        rows.sort()
+        full = {"rows": [list(r) for r in rows]}
         if self.kind == "pg":
             db.execute(select(func.pg_notify(PG_CHANNEL, self._pg_payload(full, rows))))
-            return
-        pending = db.info.setdefault(_PENDING, [])
-        if not pending:
-            event.listen(db, "after_commit", self._after_commit, once=True)
-        pending.append(full)
+        else:
+            db.info.setdefault(_PENDING, []).append(full)
 
     @staticmethod
-    def _pg_payload(full: dict[str, Any], rows: list[ChatNotification]) -> str:
+    def _pg_payload(full: dict[str, Any], rows: list[Row]) -> str:
         text = json.dumps(full, separators=(",", ":"))
         if len(text.encode()) <= PG_PAYLOAD_MAX:
             return text
-        span = {"lo": min(r.id for r in rows), "hi": max(r.id for r in rows)}
-        text = json.dumps(span | {"ch": sorted({r.channel for r in rows})}, separators=(",", ":"))
+        span = {"lo": rows[0][0], "hi": rows[-1][0]}
+        text = json.dumps(span | {"ch": sorted({r[1] for r in rows})}, separators=(",", ":"))
         return text if len(text.encode()) <= PG_PAYLOAD_MAX else json.dumps(span)
 
     def _after_commit(self, db: Session) -> None:
+        if db.in_nested_transaction():
+            return
         for payload in db.info.pop(_PENDING, []):
             try:
                 if self.kind == "redis":
@@ -371,6 +406,13 @@ class Hub:
         notes += chat_presence.disconnect_stale(db, now=now)
         db.execute(delete(ChatNotification).where(ChatNotification.created_at < now - LIFETIME))
         self.send(db, notes, now)
+
+
+def _forget(db: Session, transaction: SessionTransaction) -> None:
+    """The transaction rolled back: what it queued or stored is gone (savepoints aside)."""
+    if transaction.parent is None:
+        db.info.pop(_QUEUED, None)
+        db.info.pop(_PENDING, None)
 
 
 def _rows_between(session: Session, lo: int, hi: int) -> list[Row]:

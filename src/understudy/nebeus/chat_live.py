@@ -126,6 +126,7 @@ def _empty(response: Response) -> bool:
     },
     summary="Long-polling: wait for chat notifications",
     front=_poll_front,
+    activity=False,  # a poll is activity only with `options.im_presence`
 )
 def poll(call: Call) -> list[dict[str, Any]]:
     """Notifications on the caller's channel and sessions after `last`; waits up to 50 s."""

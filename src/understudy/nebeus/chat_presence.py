@@ -58,6 +58,23 @@ def presence_notes(db: Session, user_id: int, status: str) -> list[Note]:
     return [(user_channel(uid), body) for uid in sorted(contacts_of(db, user_id))]
 
 
+def _status_after(row: ChatPresence, now: datetime, user_presence: bool) -> str:
+    return "online" if user_presence or now - row.last_presence <= AWAY else "away"
+
+
+def touch_due(row: ChatPresence | None, *, now: datetime, user_presence: bool) -> bool:
+    """Whether `touch` would write: a status change, or a stamp it refreshes older than TIMEOUT."""
+    if row is None:
+        return True
+    after = _status_after(row, now, user_presence)
+    return (
+        im_status(row, now) != after
+        or row.status != after
+        or now - row.last_poll > TIMEOUT
+        or (user_presence and now - row.last_presence > TIMEOUT)
+    )
+
+
 def touch(db: Session, *, user_id: int, now: datetime, user_presence: bool) -> list[Note]:
     """Record a poll (and real activity if `user_presence`); notes for a status change."""
     row = db.get(ChatPresence, user_id)
@@ -65,15 +82,13 @@ def touch(db: Session, *, user_id: int, now: datetime, user_presence: bool) -> l
         db.add(ChatPresence(user_id=user_id, status="online", last_poll=now, last_presence=now))
         db.flush()
         return presence_notes(db, user_id, "online")
-    before = im_status(row, now)
-    after = "online" if user_presence or now - row.last_presence <= AWAY else "away"
-    changed = before != after
-    if changed or row.status != after or now - row.last_poll > TIMEOUT:
+    changed = im_status(row, now) != _status_after(row, now, user_presence)
+    if touch_due(row, now=now, user_presence=user_presence):
         row.last_poll = now
-        row.status = after
+        row.status = _status_after(row, now, user_presence)
         if user_presence:
             row.last_presence = now
-    return presence_notes(db, user_id, after) if changed else []
+    return presence_notes(db, user_id, row.status) if changed else []
 
 
 def refresh_connected(db: Session, *, user_ids: Iterable[int], now: datetime) -> list[Note]:

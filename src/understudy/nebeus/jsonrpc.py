@@ -13,7 +13,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -124,9 +124,22 @@ class Route:
     handler: Handler
     auth: bool
     readonly: bool = False
+    activity: bool = True
 
 
 ROUTES: dict[str, Route] = {}
+ACTIVITY_HOOKS: list[Handler] = []
+
+
+def on_activity(hook: Handler) -> Handler:
+    """Run `hook(call)` in every call of a signed-in user on a route that counts as activity.
+
+    On a read-only call the hook must only read, calling `call.require_write()` when it has
+    something to record (and throttle that, as the session's once-a-minute touch does).
+    """
+    ACTIVITY_HOOKS.append(hook)
+    return hook
+
 
 _ANY: dict[str, Any] = {}  # any JSON value
 _RPC_RESPONSE = {
@@ -194,6 +207,7 @@ def route(
     extra_content: dict[str, Any] | None = None,
     extra_responses: dict[int | str, dict[str, Any]] | None = None,
     readonly: bool = False,
+    activity: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(call)` as the JSON route `path` (auth: a valid session is required).
 
@@ -202,10 +216,13 @@ def route(
     `readonly` runs the handler on a read-only session (no write lock on SQLite); it calls
     `call.require_write()` where it finds it must write after all (and the session's
     once-a-minute touch does the same), which redoes the call in a write transaction.
+    `activity`: a signed-in caller's call runs the `on_activity` hooks (chat presence) first.
     """
 
     def register(handler: Handler) -> Handler:
-        ROUTES[path] = Route(path=path, handler=handler, auth=auth, readonly=readonly)
+        ROUTES[path] = Route(
+            path=path, handler=handler, auth=auth, readonly=readonly, activity=activity
+        )
         serve = front or dispatch
 
         async def endpoint(request: Request) -> Response:
@@ -375,6 +392,9 @@ def _execute(
             state.alive = True
         if target.auth and call.user is None:
             raise SessionExpired("Session expired")
+        if call.user is not None and target.activity:
+            for hook in ACTIVITY_HOOKS:
+                hook(call)
         return target.handler(call)
 
     try:
@@ -390,6 +410,13 @@ def _execute(
         return failure.result
 
 
+_SESSION_USER = (  # built once: every call runs it
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.id == bindparam("session_id"))
+)
+
+
 def current_user(
     db: Session, *, session_id: str | None, now: datetime, readonly: bool = False
 ) -> User | None:
@@ -399,16 +426,16 @@ def current_user(
     """
     if not session_id:
         return None
-    row = db.get(WebSession, session_id)
-    if row is None:
+    found = db.execute(_SESSION_USER, {"session_id": session_id}).first()
+    if found is None:
         return None
+    row, user = found
     if now - row.last_seen > SESSION_IDLE:
         if readonly:
             raise NeedsWrite
         db.delete(row)
         return None
-    user = db.scalar(select(User).where(User.id == row.user_id, User.active.is_(True)))
-    if user is None:
+    if not user.active:
         return None
     if now - row.last_seen > TOUCH_EVERY:
         if readonly:
