@@ -1,7 +1,12 @@
 """backoffice-teamview: teamview and matrix answers in a big generated organisation.
 
-BENCH_BACKOFFICE_DB=<url> python -m bench backoffice-teamview --db <same url>
-(BENCH_BACKOFFICE_MEMBERS, default 100000; an organisation already loaded is reused)
+BENCH_BACKOFFICE_DB=<url> python -m bench backoffice_teamview --db <same url> --connections 1
+(BENCH_BACKOFFICE_MEMBERS, default 100000; an organisation already loaded is reused, e.g. one
+made by `understudy backoffice bulk-load --members N --db <url>` with
+UNDERSTUDY_BACKOFFICE_ADMIN_PASSWORD=bench-admin-password)
+
+One connection measures an answer's latency; more connections measure throughput, and their
+p50 then includes queueing behind the other connections' requests (one worker).
 """
 
 from __future__ import annotations

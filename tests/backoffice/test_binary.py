@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from tests.backoffice.conftest import assert_ledger_sound, create, member_id
+from tests.backoffice.conftest import Configure, assert_ledger_sound, create, member_id
 from tests.conftest import ADMIN
 from understudy.backoffice.models import BinaryNode, Member
 from understudy.context import AppContext
@@ -55,6 +55,42 @@ async def test_outer_spillover_on_the_sponsors_leg(
     assert left1 is not None and (left1.left_count, left1.right_count) == (3, 0)
     deep = node(ctx, "deep")
     assert deep is not None and deep.sponsor_side == "left"
+
+
+async def test_breadth_first_spillover_fills_levels_own_side_first(
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    auth: dict[str, str],
+    configure: Configure,
+    fast_hash: None,
+) -> None:
+    """BINARY_SPILLOVER=breadth_first: the first free slot of the sponsor's leg, level by level,
+    left to right, trying the leg's own side first at each node."""
+    configure(binary_spillover="breadth_first")
+    for name in ("bf1", "bf2", "bf3", "bf4", "bf5", "bf6"):
+        await create(client, auth, user_name=name)
+    assert [where(ctx, f"bf{n}") for n in range(1, 7)] == [
+        ("admin", "left"),
+        ("bf1", "left"),
+        ("bf1", "right"),
+        ("bf2", "left"),
+        ("bf2", "right"),
+        ("bf3", "left"),
+    ]
+    await set_leg(client, auth, 1, "right")
+    for name in ("rt1", "rt2", "rt3"):
+        await create(client, auth, user_name=name)
+    assert [where(ctx, f"rt{n}") for n in range(1, 4)] == [
+        ("admin", "right"),
+        ("rt1", "right"),
+        ("rt1", "left"),
+    ]
+    # A recruit of bf1 (leg left): bf1's left leg is full two levels down, so the next level.
+    await create(client, auth, user_name="deep", sponsor="bf1")
+    assert where(ctx, "deep") == ("bf4", "left")
+    root, bf1 = node(ctx, "admin"), node(ctx, "bf1")
+    assert root is not None and (root.left_count, root.right_count) == (7, 3)
+    assert bf1 is not None and (bf1.left_count, bf1.right_count) == (4, 2)
 
 
 async def test_balanced_takes_the_weaker_leg(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -18,7 +19,15 @@ from understudy.backoffice import (
     trees,
     views,
 )
-from understudy.backoffice.deps import KeyDep, MemberDep, asset_host, message, read, write
+from understudy.backoffice.deps import (
+    CredentialsDep,
+    KeyDep,
+    MemberDep,
+    asset_host,
+    message,
+    read,
+    write,
+)
 from understudy.backoffice.errors import PREFIX
 from understudy.backoffice.schemas import (
     AUTHENTICATED,
@@ -91,14 +100,14 @@ USER_404 = {404: doc(RailsError, "User not found.")}
     response_model=None,
     responses={200: doc(MemberAnswer, "The member"), **USER_404, **AUTHENTICATED},
 )
-async def get_user(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> Response:
+async def get_user(request: Request, id: str, ctx: ContextDep, creds: CredentialsDep) -> Response:
     """A member's profile."""
     host = asset_host(request)
 
     def work(session: Session) -> dict[str, Any]:
         return views.member(session, service.get_member(session, user_id=id), asset_host=host)
 
-    return render(await read(ctx, work))
+    return render(await read(ctx, work, checking=creds))
 
 
 @router.post(
@@ -119,12 +128,22 @@ async def create_user(request: Request, ctx: ContextDep, _: MemberDep) -> Respon
     params = await read_params(request)
     fields = {name: text_param(params, name) for name in service.SIGNUP_FIELDS}
 
-    def work(session: Session) -> None:
-        service.create_member(
-            session, fields=fields, plan_name=text_param(params, "plan"), now=ctx.now(session)
-        )
+    def hash_then_create() -> None:
+        # argon2 before the transaction: no lock or connection is held while it runs.
+        hashed = service.hash_if_acceptable(fields.get("password"))
 
-    await write(ctx, work)
+        def work(session: Session) -> None:
+            service.create_member(
+                session,
+                fields=fields,
+                plan_name=text_param(params, "plan"),
+                now=ctx.now(session),
+                password_hash=hashed,
+            )
+
+        ctx.db.transaction(work)
+
+    await to_thread.run_sync(hash_then_create)
     return message("User created successfully.")
 
 
@@ -266,7 +285,7 @@ TREE_404 = {404: doc(RailsFormErrors, "user_id doesn't exist.")}
     response_model=None,
     responses={200: doc(TeamviewAnswer, "Sponsor-tree directs"), **TREE_404, **AUTHENTICATED},
 )
-async def teamview(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> Response:
+async def teamview(request: Request, id: str, ctx: ContextDep, creds: CredentialsDep) -> Response:
     """The member's sponsor tree, TEAMVIEW_DEPTH levels deep."""
     host = asset_host(request)
 
@@ -275,7 +294,7 @@ async def teamview(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> 
         depth = get_settings().teamview_depth
         return trees.teamview(session, member=member, depth=depth, asset_host=host)
 
-    return render({"teamview": await read(ctx, work)})
+    return render({"teamview": await read(ctx, work, checking=creds)})
 
 
 @router.get(
@@ -283,7 +302,7 @@ async def teamview(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> 
     response_model=None,
     responses={200: doc(MatrixAnswer, "The member's matrix"), **TREE_404, **AUTHENTICATED},
 )
-async def matrix(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> Response:
+async def matrix(request: Request, id: str, ctx: ContextDep, creds: CredentialsDep) -> Response:
     """The member's forced matrix, MATRIX_DEPTH levels deep."""
     host = asset_host(request)
 
@@ -292,7 +311,7 @@ async def matrix(request: Request, id: str, ctx: ContextDep, _: MemberDep) -> Re
         depth = get_settings().matrix_depth
         return trees.matrix(session, member=member, depth=depth, asset_host=host)
 
-    return render({"matrix": await read(ctx, work)})
+    return render({"matrix": await read(ctx, work, checking=creds)})
 
 
 # --- wallets -------------------------------------------------------------------------------------
@@ -343,14 +362,14 @@ async def wallet(request: Request, wallet_id: str, ctx: ContextDep, _: MemberDep
     response_model=None,
     responses={200: doc(DashboardAnswer, "The member's dashboard"), **USER_404, **AUTHENTICATED},
 )
-async def get_dashboard(id: str, ctx: ContextDep, _: MemberDep) -> Response:
+async def get_dashboard(id: str, ctx: ContextDep, creds: CredentialsDep) -> Response:
     """Wallet balances, matrix qualification, team growth and countries of the downline."""
 
     def work(session: Session) -> dict[str, Any]:
         member = service.get_member(session, user_id=id)
         return dashboard.dashboard(session, member=member, now=ctx.now(session))
 
-    return render(await write(ctx, work))
+    return render(await write(ctx, work, checking=creds))
 
 
 router.include_router(api_content.router)

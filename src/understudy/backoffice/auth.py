@@ -7,8 +7,10 @@ import binascii
 import json
 import secrets
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 import jwt
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import keys
@@ -20,12 +22,22 @@ from understudy.core.instance import get_or_create_secret
 JWT_SECRET_NAME = "backoffice.jwt_secret"
 
 
+# Per engine: the stored key never changes once created (resets keep instance secrets).
+_stored_keys: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
+
+
 def jwt_secret(session: Session) -> str:
     """The signing key: the setting, else one generated once and shared by every worker."""
     configured = get_settings().jwt_secret
     if configured:
         return configured
-    value, _ = get_or_create_secret(session, JWT_SECRET_NAME, lambda: secrets.token_hex(64))
+    engine = session.get_bind()
+    known = _stored_keys.get(engine)  # type: ignore[arg-type]
+    if known is not None:
+        return known
+    value, created = get_or_create_secret(session, JWT_SECRET_NAME, lambda: secrets.token_hex(64))
+    if not created:  # a committed row: safe to remember
+        _stored_keys[engine] = value  # type: ignore[index]
     return value
 
 

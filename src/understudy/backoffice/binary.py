@@ -6,7 +6,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import genealogy
@@ -22,19 +22,23 @@ class NotInTank(Exception):
     """The member is not waiting in the holding tank."""
 
 
+# The hot statements are built once, with bound parameters: building a statement costs
+# several times more CPU than executing a cached one.
+FRESH = {"populate_existing": True}
+NODE = select(BinaryNode).where(BinaryNode.user_id == bindparam("user_id"))
+NODE_LOCKED = NODE.with_for_update()
+CHILD = select(BinaryNode).where(
+    BinaryNode.parent_id == bindparam("parent_id"), BinaryNode.position == bindparam("side")
+)
+
+
 def _node(session: Session, user_id: int, *, lock: bool = False) -> BinaryNode | None:
-    stmt = select(BinaryNode).where(BinaryNode.user_id == user_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalar(stmt.execution_options(populate_existing=True))
+    stmt = NODE_LOCKED if lock and session.get_bind().dialect.name == "postgresql" else NODE
+    return session.scalar(stmt, {"user_id": user_id}, execution_options=FRESH)
 
 
 def _child(session: Session, parent_id: int, side: str) -> BinaryNode | None:
-    return session.scalar(
-        select(BinaryNode)
-        .where(BinaryNode.parent_id == parent_id, BinaryNode.position == side)
-        .execution_options(populate_existing=True)
-    )
+    return session.scalar(CHILD, {"parent_id": parent_id, "side": side}, execution_options=FRESH)
 
 
 def add_root(session: Session, *, member: Member) -> None:
@@ -53,8 +57,13 @@ def weaker_leg(node: BinaryNode) -> str:
     return "right" if right < left else "left"
 
 
-def place(session: Session, *, member: Member, now: datetime) -> None:
-    """Place a new member by its sponsor's default leg (or park it in the holding tank)."""
+def place(
+    session: Session, *, member: Member, now: datetime, bought: tuple[int, bool] | None = None
+) -> None:
+    """Place a new member by its sponsor's default leg (or park it in the holding tank).
+
+    `bought`: the member's BV and whether it is active, when the caller knows (a sign-up).
+    """
     sponsor = session.get(Member, member.sponsor_id) if member.sponsor_id else None
     if sponsor is None:
         add_root(session, member=member)
@@ -70,7 +79,7 @@ def place(session: Session, *, member: Member, now: datetime) -> None:
     top = _node(session, sponsor.id, lock=True)
     assert top is not None
     side = weaker_leg(top) if sponsor.default_leg == "balanced" else sponsor.default_leg
-    _attach_under(session, member=member, sponsor_node=top, side=side)
+    _attach_under(session, member=member, sponsor_node=top, side=side, bought=bought)
 
 
 def place_from_tank(session: Session, *, member: Member, side: str | None, now: datetime) -> None:
@@ -86,32 +95,32 @@ def place_from_tank(session: Session, *, member: Member, side: str | None, now: 
     _attach_under(session, member=member, sponsor_node=top, side=side or weaker_leg(top))
 
 
-def _bottom(session: Session, start: BinaryNode, side: str) -> BinaryNode:
-    """Where a new member lands in this leg: outer chain bottom, or first free slot (BFS)."""
+def _slot(session: Session, start: BinaryNode, side: str) -> tuple[int, str]:
+    """Where a new member lands in this leg (parent, position): the end of the outer line, or
+    the first free slot breadth-first (the leg's own side first)."""
     if get_settings().binary_spillover == "outer":
-        while True:
-            locked = _node(session, _outer_bottom(session, start.user_id, side), lock=True)
-            assert locked is not None
-            if _child(session, locked.user_id, side) is None:
-                return locked
+        # Placements are serialized (genealogy.lock_placements): the line's end stays free.
+        return _outer_bottom(session, start.user_id, side), side
     first = _child(session, start.user_id, side)
     if first is None:
-        return start
+        return start.user_id, side
+    other = "right" if side == "left" else "left"
     queue = deque([first])
     while queue:
         node = queue.popleft()
-        for position in SIDES:
+        for position in (side, other):
             if _child(session, node.user_id, position) is None:
-                return node
+                return node.user_id, position
         queue.extend(n for p in SIDES if (n := _child(session, node.user_id, p)) is not None)
     raise AssertionError("a finite tree always has a free slot")
 
 
-def _outer_bottom(session: Session, start_id: int, side: str) -> int:
-    """The last node of the start's outer line on this side (one recursive CTE)."""
+def _outer_line() -> Any:
+    """The last node of a start's outer line on one side (one recursive CTE)."""
+    side = bindparam("side")
     first = (
         select(BinaryNode.user_id, literal(1).label("depth"))
-        .where(BinaryNode.parent_id == start_id, BinaryNode.position == side)
+        .where(BinaryNode.parent_id == bindparam("start"), BinaryNode.position == side)
         .cte("outer_line", recursive=True)
     )
     step = (
@@ -120,35 +129,50 @@ def _outer_bottom(session: Session, start_id: int, side: str) -> int:
         .where(BinaryNode.position == side)
     )
     line = first.union_all(step)
-    bottom = session.scalar(select(line.c.user_id).order_by(line.c.depth.desc()).limit(1))
+    return select(line.c.user_id).order_by(line.c.depth.desc()).limit(1)
+
+
+OUTER_BOTTOM = _outer_line()
+
+
+def _outer_bottom(session: Session, start_id: int, side: str) -> int:
+    """The last node of the start's outer line on this side."""
+    bottom = session.scalar(OUTER_BOTTOM, {"start": start_id, "side": side})
     return start_id if bottom is None else bottom
 
 
-def _attach_under(session: Session, *, member: Member, sponsor_node: BinaryNode, side: str) -> None:
-    parent = _bottom(session, sponsor_node, side)
-    position = side if _child(session, parent.user_id, side) is None else _free(session, parent)
-    node = BinaryNode(
-        user_id=member.id, parent_id=parent.user_id, position=position, sponsor_side=side
-    )
-    session.add(node)
+NEW_NODE = insert(BinaryNode)
+ACTIVE_DIRECT = {
+    side: update(BinaryNode)
+    .where(BinaryNode.user_id == bindparam("sponsor_id"))
+    .values({f"active_directs_{side}": getattr(BinaryNode, f"active_directs_{side}") + 1})
+    for side in SIDES
+}
+
+
+def _attach_under(
+    session: Session,
+    *,
+    member: Member,
+    sponsor_node: BinaryNode,
+    side: str,
+    bought: tuple[int, bool] | None = None,
+) -> None:
+    parent_id, position = _slot(session, sponsor_node, side)
     member.binary_state = "placed"
     session.flush()
-    _propagate(session, member_id=member.id, count=1, volume=_bought_volume(session, member.id))
-    if _is_active(session, member.id):
-        column = f"active_directs_{side}"
-        session.execute(
-            update(BinaryNode)
-            .where(BinaryNode.user_id == sponsor_node.user_id)
-            .values({column: getattr(BinaryNode, column) + 1})
-        )
+    row = {"user_id": member.id, "parent_id": parent_id, "position": position, "sponsor_side": side}
+    session.connection().execute(NEW_NODE, row)  # a Core insert: no unit of work to run
+    volume, active = _bought(session, member.id) if bought is None else bought
+    _propagate(session, member_id=member.id, count=1, volume=volume)
+    if active:
+        session.execute(ACTIVE_DIRECT[side], {"sponsor_id": sponsor_node.user_id})
     _place_waiting_recruits(session, member=member)
 
 
-def _free(session: Session, parent: BinaryNode) -> str:
-    return next(p for p in SIDES if _child(session, parent.user_id, p) is None)
-
-
 def _place_waiting_recruits(session: Session, *, member: Member) -> None:
+    if member.direct_count == 0:
+        return
     waiting = session.scalars(
         select(Member)
         .where(Member.sponsor_id == member.id, Member.binary_state == "waiting")
@@ -158,31 +182,25 @@ def _place_waiting_recruits(session: Session, *, member: Member) -> None:
         place(session, member=recruit, now=recruit.created_at)
 
 
-def _bought_volume(session: Session, member_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.coalesce(func.sum(Purchase.bv), 0)).where(Purchase.user_id == member_id)
+def _bought(session: Session, member_id: int) -> tuple[int, bool]:
+    """The BV the member bought so far, and whether any purchase was paid (an active member)."""
+    volume, top_price = session.execute(
+        select(func.coalesce(func.sum(Purchase.bv), 0), func.max(Purchase.price)).where(
+            Purchase.user_id == member_id
         )
-        or 0
-    )
+    ).one()
+    return int(volume or 0), (top_price or 0) > 0
 
 
-def _is_active(session: Session, member_id: int) -> bool:
-    found = session.scalar(
-        select(Purchase.id).where(Purchase.user_id == member_id, Purchase.price > 0).limit(1)
-    )
-    return found is not None
-
-
-def ancestors(session: Session, *, member_id: int) -> list[tuple[int, str]]:
-    """Every binary ancestor with the side the member hangs on, nearest first (one CTE)."""
+def _ancestors_cte() -> Any:
+    """Every binary ancestor of :member_id with the side it hangs on, and its distance."""
     start = (
         select(
             BinaryNode.parent_id.label("ancestor"),
             BinaryNode.position.label("side"),
             literal(1).label("depth"),
         )
-        .where(BinaryNode.user_id == member_id, BinaryNode.parent_id.is_not(None))
+        .where(BinaryNode.user_id == bindparam("member_id"), BinaryNode.parent_id.is_not(None))
         .cte("binary_ancestors", recursive=True)
     )
     step = (
@@ -190,26 +208,40 @@ def ancestors(session: Session, *, member_id: int) -> list[tuple[int, str]]:
         .join(start, BinaryNode.user_id == start.c.ancestor)
         .where(BinaryNode.parent_id.is_not(None))
     )
-    tree = start.union_all(step)
-    rows = session.execute(select(tree.c.ancestor, tree.c.side).order_by(tree.c.depth))
-    return [(ancestor, side) for ancestor, side in rows]
+    return start.union_all(step)
+
+
+def _propagation() -> Any:
+    """Add :count members and :volume BV to each ancestor's leg on the member's side."""
+    tree = _ancestors_cte()
+    values: dict[str, Any] = {}
+    for side in SIDES:
+        on_side = tree.c.side == side
+        for column, amount in (
+            (getattr(BinaryNode, f"{side}_count"), bindparam("count")),
+            (getattr(BinaryNode, f"vol_new_{side}"), bindparam("volume")),
+        ):
+            values[column.key] = column + case((on_side, amount), else_=0)
+    return (
+        update(BinaryNode)
+        .where(BinaryNode.user_id == tree.c.ancestor)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+PROPAGATE = _propagation()
+PROPAGATED = ("left_count", "right_count", "vol_new_left", "vol_new_right")
 
 
 def _propagate(session: Session, *, member_id: int, count: int, volume: int) -> None:
-    """Add members and/or volume to every ancestor's leg on the member's side."""
-    by_side: dict[str, list[int]] = {"left": [], "right": []}
-    for ancestor, side in ancestors(session, member_id=member_id):
-        by_side[side].append(ancestor)
-    for side, ids in by_side.items():
-        if not ids:
-            continue
-        values: dict[str, Any] = {}
-        if count:
-            values[f"{side}_count"] = getattr(BinaryNode, f"{side}_count") + count
-        if volume:
-            values[f"vol_new_{side}"] = getattr(BinaryNode, f"vol_new_{side}") + volume
-        if values:
-            session.execute(update(BinaryNode).where(BinaryNode.user_id.in_(ids)).values(values))
+    """Add members and/or volume to every ancestor's leg on the member's side (one UPDATE)."""
+    if not count and not volume:
+        return
+    session.execute(PROPAGATE, {"member_id": member_id, "count": count, "volume": volume})
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, BinaryNode):
+            session.expire(loaded, list(PROPAGATED))
 
 
 def add_volume(session: Session, *, member: Member, bv: int, newly_active: bool) -> None:

@@ -4,19 +4,27 @@ The trees are computed in memory with the engines' own rules (outer spillover on
 sponsor's default leg, breadth-first 3-wide matrix), then written with exact aggregates:
 leg counts, closure rows, `open_level`, direct counts. Every member holds the Free Plan, so
 no commission is owed; each sponsor gets its `Sponsored Plan - Free Plan` 0.0 wallet rows.
-Meant for a freshly reset database (only `admin`, id 1).
+Meant for a freshly reset database (only `admin`, id 1). On PostgreSQL the rows go in as
+COPY text, without per-row foreign-key triggers when the role may skip them (the rows are
+consistent by construction), the closure's indexes are rebuilt after its load, and the tables
+are vacuumed and analysed afterwards: 1,000,000 members (18.8 M closure rows) take about
+four minutes. `understudy backoffice bulk-load` runs it with progress lines.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint
 
 from understudy.backoffice.models import (
     BinaryNode,
@@ -32,6 +40,9 @@ from understudy.backoffice.settings import get_settings
 from understudy.core.passwords import hash_password
 
 CHUNK = 20_000
+COPY_CHUNK = 50_000
+PROGRESS_EVERY = 2_000_000
+Progress = Callable[[str], None]
 COUNTRIES = ("US", "MX", "CO", "NI", "ES", "PE", "AR", "GT", "PH", "VN")
 
 
@@ -105,8 +116,16 @@ def binary_depth(org: Organisation) -> int:
     return max(depth)
 
 
-def load(session: Session, org: Organisation, *, now: datetime, password: str) -> None:
+def load(
+    session: Session,
+    org: Organisation,
+    *,
+    now: datetime,
+    password: str,
+    progress: Progress | None = None,
+) -> None:
     """Write the organisation under admin (ids 2..N+1) in the caller's transaction."""
+    say = progress or (lambda _message: None)
     total = org.size + 2
     free = session.scalars(select(Plan).where(Plan.name == FREE_PLAN)).one()
     hashed = hash_password(password)
@@ -122,6 +141,9 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
         directs[org.sponsor[user]] += 1
     start = now - timedelta(days=7)
     step = timedelta(days=7) / total
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        _fast_session(session)
 
     def members() -> Iterator[tuple[Any, ...]]:
         for user in range(2, total):
@@ -132,68 +154,29 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
                 False, org.sponsor[user], "placed", directs[user], 0, start + step * user,
             )  # fmt: skip
 
-    _write(
-        session,
-        Member.__table__,  # type: ignore[arg-type]
-        [
-            "id",
-            "username",
-            "username_key",
-            "email",
-            "email_key",
-            "first_name",
-            "last_name",
-            "mobile",
-            "country_code",
-            "password_hash",
-            "language",
-            "default_leg",
-            "request_token_on_edit",
-            "sponsor_id",
-            "binary_state",
-            "direct_count",
-            "active_direct_count",
-            "created_at",
-        ],
-        members(),
-    )
+    _write(session, Member.__table__, MEMBER_COLUMNS, members(), say)  # type: ignore[arg-type]
 
     def closure() -> Iterator[tuple[int, int, int]]:
+        sponsor = org.sponsor
         for user in range(2, total):
             up, depth = user, 0
             while up:
                 yield (up, user, depth)
-                up, depth = org.sponsor[up], depth + 1
+                up, depth = sponsor[up], depth + 1
 
-    _write(
-        session,
-        SponsorClosure.__table__,  # type: ignore[arg-type]
-        ["ancestor_id", "descendant_id", "depth"],
-        closure(),
-    )
+    closure_table: Table = SponsorClosure.__table__  # type: ignore[assignment]
+    with _indexes_rebuilt(session, closure_table, say):
+        _write(session, closure_table, ["ancestor_id", "descendant_id", "depth"], closure(), say)
     _write(
         session,
         BinaryNode.__table__,  # type: ignore[arg-type]
-        [
-            "user_id",
-            "parent_id",
-            "position",
-            "sponsor_side",
-            "left_count",
-            "right_count",
-            "vol_new_left",
-            "vol_new_right",
-            "carry_left",
-            "carry_right",
-            "active_directs_left",
-            "active_directs_right",
-            "pairs_paid",
-        ],
+        BINARY_COLUMNS,
         (
             (u, org.bin_parent[u], org.bin_side[u], org.sponsor_side[u], left[u], right[u])
             + (0,) * 7
             for u in range(2, total)
         ),
+        say,
     )
     open_level = org.open_level
     _write(
@@ -201,6 +184,7 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
         MatrixNode.__table__,  # type: ignore[arg-type]
         ["user_id", "parent_id", "slot", "open_level"],
         ((u, org.mat_parent[u], org.mat_slot[u], open_level[u]) for u in range(2, total)),
+        say,
     )
     first_purchase = (session.scalar(select(func.max(Purchase.id))) or 0) + 1
     _write(
@@ -208,6 +192,7 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
         Purchase.__table__,  # type: ignore[arg-type]
         ["id", "user_id", "plan_id", "price", "bv", "created_at"],
         ((first_purchase + u - 2, u, free.id, 0, 0, start + step * u) for u in range(2, total)),
+        say,
     )
     first_entry = (session.scalar(select(func.max(WalletEntry.id))) or 0) + 1
     wallet = get_settings().purchase_wallet
@@ -220,6 +205,7 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
             (first_entry + u - 2, org.sponsor[u], wallet, 0, 0, description, start + step * u)
             for u in range(2, total)
         ),
+        say,
     )
     session.execute(
         update(BinaryNode)
@@ -230,7 +216,7 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
         update(MatrixNode).where(MatrixNode.user_id == 1).values(open_level=open_level[1])
     )
     session.execute(update(Member).where(Member.id == 1).values(direct_count=directs[1]))
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         for table, column in (
             ("backoffice_users", "id"),
             ("backoffice_purchases", "id"),
@@ -242,46 +228,139 @@ def load(session: Session, org: Organisation, *, now: datetime, password: str) -
                     f"(SELECT max({column}) FROM {table}))"
                 )
             )
-        for table in ("backoffice_users", "backoffice_sponsor_closure", "backoffice_binary_nodes",
-                      "backoffice_matrix_nodes", "backoffice_purchases",
-                      "backoffice_wallet_entries"):  # fmt: skip
-            session.execute(text(f"ANALYZE {table}"))
+
+
+MEMBER_COLUMNS = [
+    "id",
+    "username",
+    "username_key",
+    "email",
+    "email_key",
+    "first_name",
+    "last_name",
+    "mobile",
+    "country_code",
+    "password_hash",
+    "language",
+    "default_leg",
+    "request_token_on_edit",
+    "sponsor_id",
+    "binary_state",
+    "direct_count",
+    "active_direct_count",
+    "created_at",
+]
+BINARY_COLUMNS = [
+    "user_id",
+    "parent_id",
+    "position",
+    "sponsor_side",
+    "left_count",
+    "right_count",
+    "vol_new_left",
+    "vol_new_right",
+    "carry_left",
+    "carry_right",
+    "active_directs_left",
+    "active_directs_right",
+    "pairs_paid",
+]
+BIG_TABLES = (
+    "backoffice_users",
+    "backoffice_sponsor_closure",
+    "backoffice_binary_nodes",
+    "backoffice_matrix_nodes",
+    "backoffice_purchases",
+    "backoffice_wallet_entries",
+)
+
+
+def _fast_session(session: Session) -> None:
+    """PostgreSQL: no per-row foreign-key triggers (superusers only) and more sort memory.
+
+    The rows are generated consistent, and the load runs on a freshly reset database.
+    """
+    session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    superuser = session.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+    if superuser:
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+
+
+@contextmanager
+def _indexes_rebuilt(session: Session, table: Table, say: Progress) -> Iterator[None]:
+    """PostgreSQL: drop a table's primary key and indexes around a bulk load, then rebuild."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    pk = table.primary_key
+    connection.execute(text(f'ALTER TABLE {table.name} DROP CONSTRAINT "{pk.name}"'))
+    for index in table.indexes:
+        connection.execute(text(f'DROP INDEX "{index.name}"'))
+    yield
+    started = time.perf_counter()
+    connection.execute(AddConstraint(pk))
+    for index in table.indexes:
+        index.create(connection)
+    say(f"{table.name}: indexes rebuilt in {time.perf_counter() - started:.1f} s")
 
 
 def _write(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    say: Progress,
 ) -> None:
-    """COPY on PostgreSQL, chunked executemany elsewhere."""
+    """COPY (text chunks) on PostgreSQL, chunked executemany elsewhere; reports progress."""
     connection = session.connection()
+    started = time.perf_counter()
+    count = 0
     if connection.dialect.name == "postgresql":
         raw = connection.connection.dbapi_connection
         assert raw is not None
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-            for row in rows:
-                copy.write_row(row)
-        return
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(dict(zip(columns, row, strict=True)))
-        if len(chunk) >= CHUNK:
-            connection.execute(insert(table), chunk)
-            chunk = []
-    if chunk:
-        connection.execute(insert(table), chunk)
+            for batch in _batches(rows, COPY_CHUNK):
+                copy.write("".join(_copy_line(row) for row in batch))
+                count += len(batch)
+                if count % PROGRESS_EVERY < COPY_CHUNK:
+                    say(f"{table.name}: {count:,} rows, {time.perf_counter() - started:.1f} s")
+    else:
+        for batch in _batches(rows, CHUNK):
+            connection.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in batch])
+            count += len(batch)
+    say(f"{table.name}: {count:,} rows written in {time.perf_counter() - started:.1f} s")
 
 
-def ensure(db_url: str, size: int, *, reset: Any, now: datetime | None = None) -> dict[str, Any]:
+def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _copy_line(row: tuple[Any, ...]) -> str:
+    """One row in COPY's text format (the generated values hold no tab, newline or backslash)."""
+    return "\t".join(r"\N" if v is None else str(v) for v in row) + "\n"
+
+
+def ensure(
+    db_url: str,
+    size: int,
+    *,
+    reset: Callable[[], Any],
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Make the database hold the bulk organisation of `size` (reusing one already there).
 
     `reset()` wipes the database first (the sandbox reset call) when a load is needed.
     Returns what was done: sizes, binary depth and load seconds.
     """
-    import time
-
     from understudy.config import Settings
     from understudy.context import AppContext
 
+    say = progress or (lambda _message: None)
     ctx = AppContext.from_settings(Settings(database_url=db_url, _env_file=None))  # type: ignore[call-arg]
     try:
         with ctx.db.read() as session:
@@ -295,10 +374,13 @@ def ensure(db_url: str, size: int, *, reset: Any, now: datetime | None = None) -
         depth = binary_depth(org)
         if last is not None and beyond is None:
             return {"members": size + 1, "reused": True, "binary_depth": depth}
+        say(f"shaped {size:,} members in {shaped:.1f} s (binary depth {depth}); resetting")
         reset()
         started = time.perf_counter()
         with ctx.db.write() as session:
-            load(session, org, now=now or ctx.now(session), password="bench1234")
+            load(session, org, now=now or ctx.now(session), password="bench1234", progress=say)
+        if ctx.db.is_postgres:
+            _vacuum(ctx.db.write_engine, say)
         return {
             "members": size + 1,
             "reused": False,
@@ -308,3 +390,12 @@ def ensure(db_url: str, size: int, *, reset: Any, now: datetime | None = None) -
         }
     finally:
         ctx.close()
+
+
+def _vacuum(engine: Any, say: Progress) -> None:
+    """VACUUM ANALYZE the loaded tables: statistics, and a visibility map for index-only scans."""
+    started = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in BIG_TABLES:
+            connection.execute(text(f"VACUUM ANALYZE {table}"))
+    say(f"vacuum analyze: {time.perf_counter() - started:.1f} s")

@@ -83,3 +83,33 @@ def revoke(
     if not done:
         fail(f"no active API key with id {key_id}")
     typer.echo(f"API key {key_id} revoked")
+
+
+@cli.command("bulk-load")
+def bulk_load(
+    members: Annotated[int, typer.Option(help="Members under admin (bulk2 … bulkN+1).")] = 100_000,
+    db: DbOption = None,
+) -> None:
+    """Wipe the database and load a generated organisation (benchmarks; reuses one in place).
+
+    The bench logs admin in with UNDERSTUDY_BACKOFFICE_ADMIN_PASSWORD=bench-admin-password:
+    set it here too, so that the organisation loaded now can be reused there.
+    """
+    import sys
+
+    from understudy.backoffice import bulk
+    from understudy.control.reset import wipe_and_seed
+    from understudy.services import load_all
+
+    ctx = context(db)
+    url = ctx.settings.database_url
+    try:
+        done = bulk.ensure(
+            url,
+            members,
+            reset=lambda: wipe_and_seed(ctx, load_all()),
+            progress=lambda line: print(f"bulk: {line}", file=sys.stderr, flush=True),
+        )
+    finally:
+        ctx.close()
+    typer.echo(" ".join(f"{k}={v}" for k, v in done.items()))

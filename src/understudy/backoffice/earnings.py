@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import wallets
@@ -22,6 +23,28 @@ def current_plan(session: Session, *, user_id: int) -> Plan | None:
     )
 
 
+# Built once (building a statement costs more than running a cached one).
+PLANS_OF = (
+    select(Purchase.user_id, Plan)
+    .join(Plan, Plan.id == Purchase.plan_id)
+    .where(
+        Purchase.id.in_(
+            select(func.max(Purchase.id))
+            .where(Purchase.user_id.in_(bindparam("ids", expanding=True)))
+            .group_by(Purchase.user_id)
+        )
+    )
+)
+
+
+def plans_of(session: Session, user_ids: Iterable[int]) -> dict[int, Plan]:
+    """Each member's current plan (that of the latest purchase), in one query."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {user_id: plan for user_id, plan in session.execute(PLANS_OF, {"ids": ids})}
+
+
 def has_paid_plan(session: Session, *, user_id: int) -> bool:
     """Whether the member ever held a plan priced above zero (an active direct)."""
     found = session.scalar(
@@ -30,9 +53,26 @@ def has_paid_plan(session: Session, *, user_id: int) -> bool:
     return found is not None
 
 
-def pay(session: Session, *, user_id: int, amount: int, description: str, now: datetime) -> None:
-    """Credit a commission to Commissions and Lifetime Earning; zero amounts are not written."""
+def pay(
+    session: Session,
+    *,
+    user_id: int,
+    amount: int,
+    description: str,
+    now: datetime,
+    into: list[wallets.Move] | None = None,
+) -> None:
+    """Credit a commission to Commissions and Lifetime Earning; zero amounts are not written.
+
+    With `into`, the two rows are queued there for one `wallets.write_many` instead.
+    """
     if amount <= 0:
+        return
+    if into is not None:
+        into.extend(
+            wallets.Move(user_id, wallet_id, amount, description)
+            for wallet_id in (wallets.COMMISSIONS, wallets.LIFETIME)
+        )
         return
     for wallet_id in (wallets.COMMISSIONS, wallets.LIFETIME):
         wallets.write(

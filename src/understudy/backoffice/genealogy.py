@@ -2,65 +2,53 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, literal, select, update
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import MatrixNode, Member, SponsorClosure
 
+# Hot statements are built once, with bound parameters (building costs more than running).
+_member = bindparam("member", type_=Integer)
+CLOSURE_ROWS = insert(SponsorClosure).from_select(
+    ["ancestor_id", "descendant_id", "depth"],
+    select(_member, _member, literal(0)).union_all(
+        select(SponsorClosure.ancestor_id, _member, SponsorClosure.depth + 1).where(
+            SponsorClosure.descendant_id == bindparam("sponsor")
+        )
+    ),
+)
+COUNT_DIRECT = (
+    update(Member)
+    .where(Member.id == bindparam("sponsor"))
+    .values(direct_count=Member.direct_count + 1)
+)
+UPLINE = (
+    select(SponsorClosure.ancestor_id)
+    .where(
+        SponsorClosure.descendant_id == bindparam("member"),
+        SponsorClosure.depth > 0,
+        SponsorClosure.depth <= bindparam("levels"),
+    )
+    .order_by(SponsorClosure.depth)
+)
+
 
 def attach_sponsor(session: Session, *, member: Member) -> None:
     """Add the member's closure rows (self, and every ancestor of its sponsor) and count it."""
-    session.add(SponsorClosure(ancestor_id=member.id, descendant_id=member.id, depth=0))
     if member.sponsor_id is None:
+        session.add(SponsorClosure(ancestor_id=member.id, descendant_id=member.id, depth=0))
         session.flush()
         return
-    ancestors = select(
-        SponsorClosure.ancestor_id, literal(member.id), SponsorClosure.depth + 1
-    ).where(SponsorClosure.descendant_id == member.sponsor_id)
     session.flush()
-    session.execute(
-        insert(SponsorClosure).from_select(["ancestor_id", "descendant_id", "depth"], ancestors)
-    )
-    session.execute(
-        update(Member)
-        .where(Member.id == member.sponsor_id)
-        .values(direct_count=Member.direct_count + 1)
-    )
+    session.connection().execute(CLOSURE_ROWS, {"member": member.id, "sponsor": member.sponsor_id})
+    session.execute(COUNT_DIRECT, {"sponsor": member.sponsor_id})
 
 
 def upline(session: Session, *, member_id: int, levels: int) -> list[int]:
     """The member's sponsors, nearest first, at most `levels` of them."""
-    rows = session.execute(
-        select(SponsorClosure.ancestor_id)
-        .where(
-            SponsorClosure.descendant_id == member_id,
-            SponsorClosure.depth > 0,
-            SponsorClosure.depth <= levels,
-        )
-        .order_by(SponsorClosure.depth)
-    )
-    return [row[0] for row in rows]
-
-
-def downline(session: Session, *, member_id: int, depth: int) -> list[tuple[Member, int]]:
-    """Sponsor-tree descendants down to `depth` levels, with their level, by id.
-
-    Two indexed reads (closure rows, then those members) rather than one join: for the root
-    every member is a descendant, and planners misjudge how few are within `depth`.
-    """
-    levels = dict(
-        session.execute(
-            select(SponsorClosure.descendant_id, SponsorClosure.depth).where(
-                SponsorClosure.ancestor_id == member_id,
-                SponsorClosure.depth > 0,
-                SponsorClosure.depth <= depth,
-            )
-        ).all()
-    )
-    if not levels:
-        return []
-    members = session.scalars(select(Member).where(Member.id.in_(list(levels))).order_by(Member.id))
-    return [(member, levels[member.id]) for member in members]
+    return list(session.scalars(UPLINE, {"member": member_id, "levels": levels}))
 
 
 def downline_count(session: Session, *, member_id: int) -> int:
@@ -78,15 +66,21 @@ def downline_count(session: Session, *, member_id: int) -> int:
 # --- forced matrix -------------------------------------------------------------------------------
 
 
+FRESH = {"populate_existing": True}
+MATRIX_CHILDREN = (
+    select(MatrixNode).where(MatrixNode.parent_id == bindparam("parent")).order_by(MatrixNode.slot)
+)
+MATRIX_NODE = select(MatrixNode).where(MatrixNode.user_id == bindparam("user"))
+
+
 def _children(session: Session, parent_id: int) -> list[MatrixNode]:
-    return list(
-        session.scalars(
-            select(MatrixNode)
-            .where(MatrixNode.parent_id == parent_id)
-            .order_by(MatrixNode.slot)
-            .execution_options(populate_existing=True)
-        )
-    )
+    return list(session.scalars(MATRIX_CHILDREN, {"parent": parent_id}, execution_options=FRESH))
+
+
+PLACEMENT_LOCK = "backoffice.placement_lock"
+MATRIX_ROOT_LOCKED = (
+    select(MatrixNode.user_id).where(MatrixNode.parent_id.is_(None)).with_for_update()
+)
 
 
 def lock_placements(session: Session) -> None:
@@ -96,15 +90,39 @@ def lock_placements(session: Session) -> None:
     placements are serialized on it; taken before the member row is inserted, it also makes
     member ids follow placement order.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(MatrixNode.user_id).where(MatrixNode.parent_id.is_(None)).with_for_update()
-        )
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    current = session.get_nested_transaction() or session.get_transaction()
+    if session.info.get(PLACEMENT_LOCK) is current:
+        return  # already taken in this transaction
+    session.execute(MATRIX_ROOT_LOCKED)
+    session.info[PLACEMENT_LOCK] = current
 
 
 def _node(session: Session, user_id: int) -> MatrixNode | None:
-    stmt = select(MatrixNode).where(MatrixNode.user_id == user_id)
-    return session.scalar(stmt.execution_options(populate_existing=True))
+    return session.scalar(MATRIX_NODE, {"user": user_id}, execution_options=FRESH)
+
+
+NEW_MATRIX_NODE = insert(MatrixNode)
+# The member's slot: from the sponsor, while a node is full, go to its leftmost child among
+# those nearest to a free slot (least open_level); one recursive query on both databases.
+FREE_SLOT = text(
+    """
+    WITH RECURSIVE walk(node, depth) AS (
+        SELECT CAST(:sponsor AS INTEGER), 0
+        UNION ALL
+        SELECT (SELECT c.user_id FROM backoffice_matrix_nodes c WHERE c.parent_id = walk.node
+                ORDER BY c.open_level, c.slot LIMIT 1), walk.depth + 1
+        FROM walk
+        WHERE (SELECT count(*) FROM backoffice_matrix_nodes k WHERE k.parent_id = walk.node)
+              >= :width
+    )
+    SELECT walk.node,
+           (SELECT count(*) FROM backoffice_matrix_nodes k WHERE k.parent_id = walk.node),
+           (SELECT count(*) FROM backoffice_matrix_nodes s WHERE s.user_id = :sponsor)
+    FROM walk ORDER BY walk.depth DESC LIMIT 1
+    """
+)
 
 
 def place_matrix(session: Session, *, member_id: int, sponsor_id: int | None, width: int) -> None:
@@ -115,20 +133,21 @@ def place_matrix(session: Session, *, member_id: int, sponsor_id: int | None, wi
     Runs under the placement lock, so every `open_level` it reads is current.
     """
     lock_placements(session)
-    node = _node(session, sponsor_id) if sponsor_id is not None else None
-    if node is None:
+    session.flush()
+    found = (
+        None
+        if sponsor_id is None
+        else session.execute(FREE_SLOT, {"sponsor": sponsor_id, "width": width}).one()
+    )
+    if found is None or not found[2]:  # no sponsor, or one outside the matrix: a new root
         session.add(MatrixNode(user_id=member_id, parent_id=None, slot=None, open_level=0))
         session.flush()
         return
-    while True:
-        kids = _children(session, node.user_id)
-        if len(kids) < width:
-            break
-        nearest = min(k.open_level for k in kids)
-        node = next(k for k in kids if k.open_level == nearest)
-    session.add(MatrixNode(user_id=member_id, parent_id=node.user_id, slot=len(kids), open_level=0))
-    session.flush()
-    _recompute_upward(session, node, width)
+    parent_id, taken, _ = found
+    row = {"user_id": member_id, "parent_id": parent_id, "slot": taken, "open_level": 0}
+    session.connection().execute(NEW_MATRIX_NODE, row)  # a Core insert: no unit of work
+    if taken + 1 >= width:  # the parent just filled up: distances above may change
+        _recompute_upward(session, _node(session, parent_id), width)
 
 
 def _recompute_upward(session: Session, node: MatrixNode | None, width: int) -> None:
@@ -149,9 +168,22 @@ def matrix_children(session: Session, *, user_id: int) -> list[MatrixNode]:
 
 def matrix_ancestors(session: Session, *, member_id: int, levels: int) -> list[int]:
     """The member's matrix parents, nearest first, at most `levels` of them."""
-    found: list[int] = []
-    node = session.get(MatrixNode, member_id)
-    while node is not None and node.parent_id is not None and len(found) < levels:
-        found.append(node.parent_id)
-        node = session.get(MatrixNode, node.parent_id)
-    return found
+    return list(session.scalars(MATRIX_ANCESTORS, {"member": member_id, "levels": levels}))
+
+
+def _matrix_ancestors() -> Any:
+    start = (
+        select(MatrixNode.parent_id.label("ancestor"), literal(1).label("level"))
+        .where(MatrixNode.user_id == bindparam("member"), MatrixNode.parent_id.is_not(None))
+        .cte("matrix_ancestors", recursive=True)
+    )
+    step = (
+        select(MatrixNode.parent_id, start.c.level + 1)
+        .join(start, MatrixNode.user_id == start.c.ancestor)
+        .where(MatrixNode.parent_id.is_not(None), start.c.level < bindparam("levels"))
+    )
+    line = start.union_all(step)
+    return select(line.c.ancestor).order_by(line.c.level)
+
+
+MATRIX_ANCESTORS = _matrix_ancestors()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import binary, compensation, genealogy, images, wallets
@@ -53,9 +53,13 @@ def blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
+BY_USERNAME = select(Member).where(Member.username_key == bindparam("key"))
+PLAN_NAMED = select(Plan).where(Plan.name == bindparam("name"))
+
+
 def by_username(session: Session, username: str) -> Member | None:
     """The member with this username, ignoring case."""
-    return session.scalar(select(Member).where(Member.username_key == username.lower()))
+    return session.scalar(BY_USERNAME, {"key": username.lower()})
 
 
 def get_member(session: Session, *, user_id: str | int) -> Member:
@@ -74,6 +78,19 @@ def _email_taken(session: Session, email: str, *, other_than: int | None = None)
     if other_than is not None:
         stmt = stmt.where(Member.id != other_than)
     return session.scalar(stmt.limit(1)) is not None
+
+
+def _taken(session: Session, username: str, email: str) -> tuple[bool, bool]:
+    """Whether the username and the e-mail (any case) are taken, in one query."""
+    keys = {"name": username.lower(), "email": email.strip().lower()}
+    rows = session.execute(TAKEN_KEYS, keys).all()
+    return any(row[0] for row in rows), any(row[1] for row in rows)
+
+
+_name, _email = bindparam("name"), bindparam("email")
+TAKEN_KEYS = select(Member.username_key == _name, Member.email_key == _email).where(
+    or_(Member.username_key == _name, Member.email_key == _email)
+)
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -107,6 +124,13 @@ def login(session: Session, *, username: str | None, password: str | None) -> Lo
     return Login(member=member, sponsor=sponsor.username if sponsor else None)
 
 
+def hash_if_acceptable(password: str | None) -> str | None:
+    """The password's hash when a sign-up would accept it (else None: the sign-up refuses it)."""
+    if password is None or blank(password) or len(password) < MIN_PASSWORD:
+        return None
+    return hash_password(password)
+
+
 # --- sign-up -------------------------------------------------------------------------------------
 
 
@@ -129,11 +153,12 @@ def create_member(
     password = fields["password"] or ""
     details: dict[str, list[str]] = {}
     username = value["user_name"]
-    if by_username(session, username) is not None:
+    name_taken, email_taken = _taken(session, username, value["email"])
+    if name_taken:
         details.setdefault("user_name", []).append(TAKEN)
     if not USERNAME.fullmatch(username):
         details.setdefault("user_name", []).append("is invalid")
-    if _email_taken(session, value["email"]):
+    if email_taken:
         details.setdefault("email", []).append(TAKEN)
     if not EMAIL.fullmatch(value["email"]):
         details.setdefault("email", []).append("is invalid")
@@ -145,7 +170,7 @@ def create_member(
     if sponsor is None:
         details["sponsor"] = ["must exist"]
     plan_name = FREE_PLAN if blank(plan_name) else (plan_name or "").strip()
-    plan = session.scalar(select(Plan).where(Plan.name == plan_name))
+    plan = session.scalar(PLAN_NAMED, {"name": plan_name})
     if plan is None:
         details["plan"] = [NOT_INCLUDED]
     elif (
@@ -180,14 +205,16 @@ def create_member(
     session.add(member)
     session.flush()
     genealogy.attach_sponsor(session, member=member)
-    binary.place(session, member=member, now=now)
     genealogy.place_matrix(
         session, member_id=member.id, sponsor_id=sponsor.id, width=settings.matrix_width
     )
     try:
-        compensation.purchase(session, member=member, plan=plan, now=now)
+        compensation.purchase(session, member=member, plan=plan, now=now, new_member=True)
     except ledger.InsufficientFunds:
         raise invalid_data({"plan": ["exceeds the sponsor's balance"]}) from None
+    # After the purchase: placement then adds the member and its BV to every binary ancestor's
+    # leg in one statement (a purchase before placement leaves the binary tree to it).
+    binary.place(session, member=member, now=now, bought=(plan.bv, plan.price > 0))
     return member
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from understudy.backoffice import genealogy
 from understudy.backoffice.errors import form_errors
 from understudy.backoffice.models import MatrixNode, Member, Plan, Purchase
-from understudy.backoffice.views import profile_image
+from understudy.backoffice.views import DEFAULT_IMAGE
 
 SLOTS = ("child_left", "child_center", "child_right")
 
@@ -25,34 +24,55 @@ def tree_member(session: Session, *, user_id: str) -> Member:
     return member
 
 
-def plan_names(session: Session, user_ids: list[int]) -> dict[int, str]:
-    """Each member's current plan name (plan of the latest purchase)."""
-    if not user_ids:
-        return {}
-    latest = (
-        select(Purchase.user_id, func.max(Purchase.id).label("purchase_id"))
-        .where(Purchase.user_id.in_(user_ids))
-        .group_by(Purchase.user_id)
-        .subquery()
+def _current_plan_name() -> Any:
+    """The member's current plan name, as a correlated column (one index probe per member)."""
+    return (
+        select(Plan.name)
+        .join(Purchase, Purchase.plan_id == Plan.id)
+        .where(Purchase.user_id == Member.id)
+        .order_by(Purchase.id.desc())
+        .limit(1)
+        .correlate(Member)
+        .scalar_subquery()
+        .label("plan")
     )
-    rows = session.execute(
-        select(latest.c.user_id, Plan.name)
-        .join(Purchase, Purchase.id == latest.c.purchase_id)
-        .join(Plan, Plan.id == Purchase.plan_id)
-    )
-    return {user_id: name for user_id, name in rows}
+
+
+def _image(row: Any, asset_host: str) -> str:
+    if row.profile_image:
+        return f"{asset_host}/uploads/user/profile_image/{row.id}/{row.profile_image}"
+    return asset_host + DEFAULT_IMAGE
 
 
 def teamview(session: Session, *, member: Member, depth: int, asset_host: str) -> list[Any]:
-    """The member's directs, each with its own directs, down to `depth` levels."""
-    found = genealogy.downline(session, member_id=member.id, depth=depth)
-    plans = plan_names(session, [m.id for m, _ in found])
-    children: dict[int, list[tuple[Member, int]]] = defaultdict(list)
-    for descendant, level in found:
-        assert descendant.sponsor_id is not None
-        children[descendant.sponsor_id].append((descendant, level))
+    """The member's directs, each with its own directs, down to `depth` levels.
 
-    def nodes(parent_id: int) -> list[Any]:
+    One read per level by `sponsor_id` (exactly that level's members, with their plans):
+    planners misjudge the closure for members high in a big tree.
+    """
+    columns = (
+        Member.id,
+        Member.username,
+        Member.first_name,
+        Member.last_name,
+        Member.email,
+        Member.profile_image,
+        Member.sponsor_id,
+        _current_plan_name(),
+    )
+    children: dict[int, list[Any]] = defaultdict(list)
+    frontier = [member.id]
+    for _ in range(depth):
+        if not frontier:
+            break
+        rows = session.execute(
+            select(*columns).where(Member.sponsor_id.in_(frontier)).order_by(Member.id)
+        ).all()
+        for row in rows:
+            children[row.sponsor_id].append(row)
+        frontier = [row.id for row in rows]
+
+    def nodes(parent_id: int, level: int) -> list[Any]:
         return [
             {
                 "user": {
@@ -62,51 +82,64 @@ def teamview(session: Session, *, member: Member, depth: int, asset_host: str) -
                     "last_name": m.last_name,
                     "email": m.email,
                     "level": level,
-                    "plan": plans.get(m.id),
-                    "image_url": profile_image(m, asset_host=asset_host),
+                    "plan": m.plan,
+                    "image_url": _image(m, asset_host),
                 },
-                "childs": nodes(m.id) if level < depth else [],
+                "childs": nodes(m.id, level + 1) if level < depth else [],
             }
-            for m, level in children[parent_id]
+            for m in children[parent_id]
         ]
 
-    return nodes(member.id)
+    return nodes(member.id, 1)
 
 
 def matrix(session: Session, *, member: Member, depth: int, asset_host: str) -> dict[str, Any]:
-    """The member's matrix down to `depth` levels; empty slots are `{}`."""
-    levels: list[list[MatrixNode]] = []
+    """The member's matrix down to `depth` levels; empty slots are `{}`.
+
+    One read per level (the nodes under the previous level, with their members and plans).
+    """
+    columns = (
+        MatrixNode.parent_id,
+        MatrixNode.slot,
+        Member.id,
+        Member.username,
+        Member.profile_image,
+        _current_plan_name(),
+    )
+    top = session.execute(
+        select(Member.id, Member.username, Member.profile_image, _current_plan_name()).where(
+            Member.id == member.id
+        )
+    ).one()
+    by_parent: dict[int, dict[int, Any]] = defaultdict(dict)
     frontier = [member.id]
-    by_parent: dict[int, dict[int, MatrixNode]] = defaultdict(dict)
     for _ in range(depth):
         if not frontier:
             break
-        kids = list(session.scalars(select(MatrixNode).where(MatrixNode.parent_id.in_(frontier))))
-        for kid in kids:
-            assert kid.parent_id is not None and kid.slot is not None
-            by_parent[kid.parent_id][kid.slot] = kid
-        levels.append(kids)
-        frontier = [k.user_id for k in kids]
-    ids = [member.id] + [k.user_id for level in levels for k in level]
-    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))}
-    plans = plan_names(session, ids)
+        rows = session.execute(
+            select(*columns)
+            .join(Member, Member.id == MatrixNode.user_id)
+            .where(MatrixNode.parent_id.in_(frontier))
+        ).all()
+        for row in rows:
+            by_parent[row.parent_id][row.slot] = row
+        frontier = [row.id for row in rows]
 
-    def node(user_id: int, level: int) -> dict[str, Any]:
-        m = members[user_id]
+    def node(m: Any, level: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "user": {
                 "id": m.id,
                 "usernname": m.username,
-                "plan": plans.get(m.id),
-                "image": profile_image(m, asset_host=asset_host),
+                "plan": m.plan,
+                "image": _image(m, asset_host),
                 "level": level,
             }
         }
-        slots = by_parent.get(user_id, {}) if level < depth else {}
+        slots = by_parent.get(m.id, {}) if level < depth else {}
         for slot, name in enumerate(SLOTS):
             kid = slots.get(slot)
-            body[name] = {} if kid is None else node(kid.user_id, level + 1)
+            body[name] = {} if kid is None else node(kid, level + 1)
         body["last_node"] = level >= depth or not slots
         return body
 
-    return node(member.id, 0)
+    return node(top, 0)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import WalletEntry
-
-__all__ = ["WalletEntry"]
 from understudy.core import ledger
+
+__all__ = ["Move", "WalletEntry"]
 
 CURRENCY = "USD"
 WORLD_KEY = "backoffice:world:USD"
@@ -37,17 +43,12 @@ def write(
 
     Raises ledger.InsufficientFunds when a debit would take the wallet below zero.
     """
-    account = ledger.open_account(
-        session, key=account_key(user_id, wallet_id), currency=CURRENCY, now=now
-    )
+    key = account_key(user_id, wallet_id)
+    ids = _open_accounts(session, {key, WORLD_KEY}, now)
     if amount != 0:
-        world = ledger.open_account(
-            session, key=WORLD_KEY, currency=CURRENCY, now=now, allow_negative=True
-        )
-        ledger.post(
-            session, lines=[(world.id, -amount), (account.id, amount)], label=description, now=now
-        )
-    balance = ledger.balance_of(session, account.id).balance
+        lines = [(ids[WORLD_KEY], -amount), (ids[key], amount)]
+        ledger.post(session, lines=lines, label=description, now=now, ref=_new_ref())
+    balance = session.scalar(BALANCES, {"ids": [ids[key]]}) or 0
     entry = WalletEntry(
         user_id=user_id,
         wallet_id=wallet_id,
@@ -61,10 +62,118 @@ def write(
     return entry
 
 
+@dataclass(frozen=True)
+class Move:
+    """One wallet row to write: signed amount (cents) and its description."""
+
+    user_id: int
+    wallet_id: int
+    amount: int
+    description: str
+
+
+ACCOUNT_IDS = select(ledger.Account.key, ledger.Account.id).where(
+    ledger.Account.key.in_(bindparam("keys", expanding=True))
+)
+BALANCES = select(ledger.Account.balance, ledger.Account.id).where(
+    ledger.Account.id.in_(bindparam("ids", expanding=True))
+)
+WALLET_ROWS = insert(WalletEntry)
+BALANCE_BY_KEY = select(ledger.Account.balance).where(ledger.Account.key == bindparam("key"))
+
+
+def write_many(session: Session, moves: Sequence[Move], *, label: str, now: datetime) -> None:
+    """Append several wallet rows, in order, with one ledger posting (two when an account
+    both pays and earns in the batch: its debit is then checked on its own, before credits).
+
+    Raises ledger.InsufficientFunds when a debit would take a wallet below zero.
+    """
+    if not moves:
+        return
+    ids = _open_accounts(
+        session, {account_key(m.user_id, m.wallet_id) for m in moves} | {WORLD_KEY}, now
+    )
+    account_of = [ids[account_key(m.user_id, m.wallet_id)] for m in moves]
+    signs: dict[int, set[bool]] = defaultdict(set)
+    for account_id, move in zip(account_of, moves, strict=True):
+        if move.amount:
+            signs[account_id].add(move.amount > 0)
+    if signs:
+        lines = [(a, m.amount) for a, m in zip(account_of, moves, strict=True) if m.amount]
+        if any(len(both) == 2 for both in signs.values()):
+            parts = [[x for x in lines if x[1] < 0], [x for x in lines if x[1] > 0]]
+        else:
+            parts = [lines]
+        for part in parts:
+            net: dict[int, int] = defaultdict(int)
+            for account_id, amount in part:
+                net[account_id] += amount
+            if any(net.values()):
+                total = sum(net.values())
+                world = [(ids[WORLD_KEY], -total)] if total else []
+                posting = [(a, v) for a, v in net.items() if v] + world
+                ledger.post(session, lines=posting, label=label, now=now, ref=_new_ref())
+    rows = session.execute(BALANCES, {"ids": sorted(set(account_of))}).all()
+    final = {account_id: balance for balance, account_id in rows}
+    balances: list[int] = [0] * len(moves)
+    for index in range(len(moves) - 1, -1, -1):
+        balances[index] = final[account_of[index]]
+        final[account_of[index]] -= moves[index].amount
+    session.connection().execute(
+        WALLET_ROWS,
+        [
+            {
+                "user_id": m.user_id,
+                "wallet_id": m.wallet_id,
+                "amount": m.amount,
+                "balance": after,
+                "description": m.description,
+                "created_at": now,
+            }
+            for m, after in zip(moves, balances, strict=True)
+        ],
+    )
+
+
+def _new_ref() -> str:
+    """A random posting reference, 96 bits: no look-up for a free one as ledger.new_ref does."""
+    return "bo" + secrets.token_hex(12)
+
+
+def _open_accounts(session: Session, keys: set[str], now: datetime) -> dict[str, int]:
+    """Ledger account ids of these keys, creating the missing ones as open_account does
+    (only the outside world's account may go negative)."""
+    account = ledger.Account
+    found = dict(session.execute(ACCOUNT_IDS, {"keys": sorted(keys)}).all())
+    if WORLD_KEY in keys and WORLD_KEY not in found:
+        world = ledger.open_account(
+            session, key=WORLD_KEY, currency=CURRENCY, now=now, allow_negative=True
+        )
+        found[WORLD_KEY] = world.id
+    missing = sorted(keys - found.keys())
+    if missing:
+        dialect = session.get_bind().dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(account).values(
+            [
+                {
+                    "key": key,
+                    "currency": CURRENCY,
+                    "balance": 0,
+                    "held": 0,
+                    "allow_negative": False,
+                    "created_at": now,
+                }
+                for key in missing
+            ]
+        )
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        found.update(session.execute(ACCOUNT_IDS, {"keys": missing}).all())
+    return found
+
+
 def balance(session: Session, *, user_id: int, wallet_id: int) -> int:
     """A wallet's balance in cents (0 before its first row)."""
-    account = ledger.get_account(session, account_key(user_id, wallet_id))
-    return 0 if account is None else ledger.balance_of(session, account.id).balance
+    return session.scalar(BALANCE_BY_KEY, {"key": account_key(user_id, wallet_id)}) or 0
 
 
 def page(
