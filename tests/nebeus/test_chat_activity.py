@@ -41,9 +41,9 @@ class WriteCounter:
         original = ctx.db.write
 
         @contextmanager
-        def counting() -> Iterator[Session]:
+        def counting(**kwargs: bool) -> Iterator[Session]:
             self.count += 1
-            with original() as session:
+            with original(**kwargs) as session:
                 yield session
 
         monkeypatch.setattr(ctx.db, "write", counting)

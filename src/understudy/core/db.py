@@ -91,6 +91,10 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+class WriterBusy(Exception):
+    """SQLite's writer is taken (by this process or another) and the caller would not wait."""
+
+
 class Database:
     """Both engines and the session factories; writes on SQLite take the lock up front."""
 
@@ -175,14 +179,26 @@ class Database:
         return engine
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction: commits on success, rolls back on any exception."""
+    def write(self, *, inline: bool = False) -> Iterator[Session]:
+        """A write transaction: commits on success, rolls back on any exception.
+
+        `inline` (SQLite file only): raise WriterBusy at once rather than wait for the writer.
+        """
         if not self.is_sqlite:
             with self._write_sessions() as session, session.begin():
                 yield session
             return
-        with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        if not inline:
+            with self._write_lock, self._write_sessions() as session, session.begin():
+                yield session
+            return
+        if not self.inline or not self._write_lock.acquire(blocking=False):
+            raise WriterBusy
+        try:
+            with self._inline_write_sessions() as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -218,15 +234,15 @@ class Database:
     async def run_write(self, fn: Callable[[Session], T], *, inline: bool = True) -> T:
         """Run a quick fn(session) in a write transaction, inline when SQLite's lock is free."""
         # Otherwise (lock held, or PostgreSQL) in a worker thread, with transaction()'s retries.
-        if inline and self.inline and self._write_lock.acquire(blocking=False):
+        if inline and self.inline:
             try:
-                with self._inline_write_sessions() as session, session.begin():
+                with self.write(inline=True) as session:
                     return fn(session)
+            except WriterBusy:
+                pass
             except OperationalError as exc:
                 if not is_retryable(exc):
                     raise
-            finally:
-                self._write_lock.release()
         return await to_thread.run_sync(self.transaction, fn)
 
     def _read_unit(self, fn: Callable[[Session], T]) -> T:

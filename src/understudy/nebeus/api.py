@@ -49,7 +49,7 @@ SIGNUP_PARAMS = {
 }
 
 
-@route("/signup/1.0/json", auth=False, params=SIGNUP_PARAMS, summary="Sign up")
+@route("/signup/1.0/json", auth=False, params=SIGNUP_PARAMS, summary="Sign up", slow=True)
 def signup(call: Call) -> dict[str, Any]:
     """Create an account (not signed in); per-field errors under `errors`."""
     try:
@@ -79,6 +79,7 @@ def _signup_failure(refused: identity.Refused) -> Failure:
     auth=False,
     params={"login": STR, "password": STR},
     summary="Sign in",
+    slow=True,
 )
 def signin(call: Call) -> dict[str, Any]:
     """Open a session (also set as the `session_id` cookie)."""
@@ -127,6 +128,7 @@ def reset_password(call: Call) -> dict[str, Any]:
     auth=False,
     params={"token": STR, "password": STR, "confirm_password": STR},
     summary="Set a new password with a reset token",
+    slow=True,
 )
 def reset_password_confirm(call: Call) -> dict[str, Any]:
     """Set the new password; every session of the user ends."""

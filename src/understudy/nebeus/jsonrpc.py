@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -125,6 +124,7 @@ class Route:
     auth: bool
     readonly: bool = False
     activity: bool = True
+    slow: bool = False
 
 
 ROUTES: dict[str, Route] = {}
@@ -208,6 +208,7 @@ def route(
     extra_responses: dict[int | str, dict[str, Any]] | None = None,
     readonly: bool = False,
     activity: bool = True,
+    slow: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(call)` as the JSON route `path` (auth: a valid session is required).
 
@@ -217,11 +218,18 @@ def route(
     `call.require_write()` where it finds it must write after all (and the session's
     once-a-minute touch does the same), which redoes the call in a write transaction.
     `activity`: a signed-in caller's call runs the `on_activity` hooks (chat presence) first.
+    `slow` (password hashing, image work) runs the call in a worker thread even on SQLite,
+    where quick calls run on the event loop.
     """
 
     def register(handler: Handler) -> Handler:
         ROUTES[path] = Route(
-            path=path, handler=handler, auth=auth, readonly=readonly, activity=activity
+            path=path,
+            handler=handler,
+            auth=auth,
+            readonly=readonly,
+            activity=activity,
+            slow=slow,
         )
         serve = front or dispatch
 
@@ -341,7 +349,7 @@ async def _run_element(
             request_id=rid,
         )
     try:
-        result = await to_thread.run_sync(partial(_execute, ctx, request, target, params, state))
+        result = await _execute(ctx, request, target, params, state)
     except SessionExpired as exc:
         return odoo_error(
             code=100,
@@ -376,7 +384,7 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _execute(
+async def _execute(
     ctx: AppContext, request: Request, target: Route, params: dict[str, Any], state: BatchState
 ) -> Any:
     before = (state.session_id, state.cookie)
@@ -397,14 +405,14 @@ def _execute(
                 hook(call)
         return target.handler(call)
 
+    inline = not target.slow
     try:
         if target.readonly:
             try:
-                with ctx.db.read() as db:
-                    return work(db, readonly=True)
+                return await ctx.db.run_read(partial(work, readonly=True), inline=inline)
             except NeedsWrite:
                 pass
-        return ctx.db.transaction(work)
+        return await ctx.db.run_write(work, inline=inline)
     except Failure as failure:
         state.session_id, state.cookie = before
         return failure.result

@@ -176,6 +176,7 @@ async def _upload_front(request: Request, target: Route) -> Response:
     params={"image": {"type": ["string", "boolean"]}},
     summary="Upload (or delete with false) the caller's picture",
     front=_upload_front,
+    slow=True,
     extra_content={
         "multipart/form-data": {
             "schema": {
