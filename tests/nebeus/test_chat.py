@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from tests.conftest import ADMIN
 from tests.nebeus.helpers import rpc, signup_params
 from understudy.context import AppContext
-from understudy.nebeus import chat_api, chat_bus, chat_live, identity
+from understudy.nebeus import chat_api, identity
 from understudy.nebeus.chat_models import ChatMessage
 from understudy.nebeus.models import WebSession
 from understudy.nebeus.settings import NebeusSettings
@@ -35,6 +33,8 @@ SESSION_KEYS = [
     "docs",
     "users",
 ]
+
+pytestmark = pytest.mark.usefixtures("stop_hub")
 
 
 @dataclass
@@ -75,14 +75,6 @@ def make_trio(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> list[Person]:
         person(ctx, "oneiric@example.com", "Oneiric", "Ocelot"),
         person(ctx, "precise@example.com", "Precise", "Pangolin"),
     ]
-
-
-@pytest.fixture(autouse=True)
-async def stop_hub(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Polls here answer at once; stop the chat hub's listeners a test may have started."""
-    monkeypatch.setattr(chat_live, "POLL_TIMEOUT", 0.0)
-    yield
-    await chat_bus.hub_for(app).stop()
 
 
 async def call(client: httpx.AsyncClient, who: Person, path: str, **params: Any) -> Any:

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from tests.conftest import ADMIN
-from tests.nebeus.test_chat import API, Person, call, make_trio
+from tests.nebeus.test_chat import API, Person, call
 from understudy.context import AppContext
-from understudy.nebeus import chat_bus, chat_live
+
+pytestmark = pytest.mark.usefixtures("stop_hub")
 
 POLL = "/longpolling/poll"
 ACCOUNTS = "/accounts/1.0/json"  # a read-only route outside the chat
-
-
-@pytest.fixture
-def pair(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> list[Person]:
-    """Two signed-in users."""
-    return make_trio(ctx, monkeypatch)[:2]
-
-
-@pytest.fixture(autouse=True)
-async def stop_hub(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Polls answer at once; the hub's listeners are stopped afterwards."""
-    monkeypatch.setattr(chat_live, "POLL_TIMEOUT", 0.0)
-    yield
-    await chat_bus.hub_for(app).stop()
 
 
 class WriteCounter:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,27 +13,15 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from tests.nebeus.test_chat import Person, call, make_trio
+from tests.nebeus.test_chat import Person, call
 from understudy.context import AppContext
-from understudy.nebeus import chat_bus, chat_live
+from understudy.nebeus import chat_bus
 from understudy.nebeus.chat_bus import Subscriber, channel_key
 from understudy.nebeus.chat_presence import user_channel
 
+pytestmark = pytest.mark.usefixtures("stop_hub")
+
 POLL = "/longpolling/poll"
-
-
-@pytest.fixture
-def pair(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> list[Person]:
-    """Two signed-in users (the third of the trio is not needed)."""
-    return make_trio(ctx, monkeypatch)[:2]
-
-
-@pytest.fixture(autouse=True)
-async def stop_hub(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Polls answer at once; the hub's listeners are stopped afterwards."""
-    monkeypatch.setattr(chat_live, "POLL_TIMEOUT", 0.0)
-    yield
-    await chat_bus.hub_for(app).stop()
 
 
 def note(ctx: AppContext, app: FastAPI, db: Session, who: Person, label: str) -> None:
@@ -45,6 +32,13 @@ def note(ctx: AppContext, app: FastAPI, db: Session, who: Person, label: str) ->
 async def poll(client: httpx.AsyncClient, who: Person, last: int) -> list[dict[str, Any]]:
     """One long-poll on the user's own channel."""
     return list(await call(client, who, POLL, channels=[], last=last))
+
+
+async def interleaving_cursor(ctx: AppContext, client: httpx.AsyncClient, who: Person) -> int:
+    """The user's current `last` cursor; skips where transactions cannot interleave."""
+    if not ctx.db.is_postgres:
+        pytest.skip("SQLite has one writer at a time: transactions cannot interleave")
+    return max((n["id"] for n in await poll(client, who, 0)), default=0)
 
 
 def labels(found: list[dict[str, Any]]) -> list[str]:
@@ -99,11 +93,8 @@ async def test_a_released_savepoint_neither_stores_nor_publishes_before_the_comm
 async def test_a_notification_sent_first_but_committed_last_is_not_skipped(
     app: FastAPI, ctx: AppContext, client: httpx.AsyncClient, pair: list[Person]
 ) -> None:
-    if not ctx.db.is_postgres:
-        pytest.skip("SQLite has one writer at a time: transactions cannot interleave")
     _, oneiric = pair
-    start = await poll(client, oneiric, 0)
-    last = max((n["id"] for n in start), default=0)
+    last = await interleaving_cursor(ctx, client, oneiric)
     with ctx.db.write() as late:
         note(ctx, app, late, oneiric, "sent first")
         with ctx.db.write() as early:
@@ -117,11 +108,8 @@ async def test_a_notification_sent_first_but_committed_last_is_not_skipped(
 async def test_a_commit_in_progress_holds_later_ids_back(
     app: FastAPI, ctx: AppContext, client: httpx.AsyncClient, pair: list[Person]
 ) -> None:
-    if not ctx.db.is_postgres:
-        pytest.skip("SQLite has one writer at a time: transactions cannot interleave")
     _, oneiric = pair
-    start = await poll(client, oneiric, 0)
-    last = max((n["id"] for n in start), default=0)
+    last = await interleaving_cursor(ctx, client, oneiric)
     inserted, release = threading.Event(), threading.Event()
 
     def slow_commit() -> None:
