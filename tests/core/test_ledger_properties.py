@@ -454,21 +454,23 @@ def test_model_catches_a_refusal_that_writes(
     ctx: AppContext, monkeypatch: pytest.MonkeyPatch, keep_going: bool
 ) -> None:
     """The machine is able to fail: a ledger that half-applies a refused posting is caught."""
-    real_apply = ledger._apply
+    real_update = ledger._update_accounts
 
-    def leaky_apply(session: Session, account_id: int, amount: int) -> None:
-        """Apply, except that a refused debit first books its amount anyway."""
-        try:
-            real_apply(session, account_id, amount)
-        except ledger.InsufficientFunds:
-            session.execute(
-                Account.__table__.update()
-                .where(Account.id == account_id)
-                .values(held=Account.held + 1)
-            )
-            raise
+    def leaky_update(
+        session: Session, k: int, params: dict[str, object], *, returning: bool
+    ) -> tuple[bool, dict[int, str]]:
+        """Update, except that a refused debit first books something anyway."""
+        changed, found = real_update(session, k, params, returning=returning)
+        if not changed:
+            for i in range(k):
+                session.execute(
+                    Account.__table__.update()
+                    .where(Account.id == params[f"a{i}"])
+                    .values(held=Account.held + 1)
+                )
+        return changed, found
 
-    monkeypatch.setattr(ledger, "_apply", leaky_apply)
+    monkeypatch.setattr(ledger, "_update_accounts", leaky_update)
     machine = LedgerMachine(ctx)
     name = machine._open("ann", "USD")
     machine.deposit(name, 100)

@@ -30,12 +30,12 @@ from sqlalchemy import (
     String,
     func,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from understudy.core import ledger_sql as sql
 from understudy.core.db import Base, UTCDateTime
 
 REF_ALPHABET = string.ascii_lowercase + string.digits
@@ -145,8 +145,18 @@ class Balance:
         return self.balance - self.held
 
 
+_accounts = Account.__table__
+_postings = Posting.__table__
+_lines = Line.__table__
+_holds = Hold.__table__
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _insert_ignore(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if _is_postgresql(session) else sqlite_insert
 
 
 def open_account(
@@ -182,16 +192,20 @@ def get_account(session: Session, key: str) -> Account | None:
 def balance_of(session: Session, account_id: int) -> Balance:
     """Current balance and holds of one account, read fresh from the database."""
     row = session.execute(
-        select(Account.balance, Account.held).where(Account.id == account_id)
+        select(_accounts.c.balance, _accounts.c.held).where(_accounts.c.id == account_id)
     ).one()
     return Balance(balance=row.balance, held=row.held)
+
+
+def _random_ref(length: int) -> str:
+    return "".join(secrets.choice(REF_ALPHABET) for _ in range(length))
 
 
 def new_ref(session: Session, length: int = 8) -> str:
     """A random [a-z0-9] posting reference not used yet."""
     while True:
-        ref = "".join(secrets.choice(REF_ALPHABET) for _ in range(length))
-        if session.scalar(select(Posting.id).where(Posting.ref == ref)) is None:
+        ref = _random_ref(length)
+        if session.scalar(select(_postings.c.id).where(_postings.c.ref == ref)) is None:
             return ref
 
 
@@ -206,15 +220,75 @@ def post(
     """Write a balanced posting of (account_id, signed amount) lines and apply it to balances.
 
     Raises InsufficientFunds if an account that may not go negative would have less than its
-    holds; nothing is written then (the caller's transaction is to be rolled back).
+    holds; nothing is written then.
     """
     merged: dict[int, int] = defaultdict(int)
     for account_id, amount in lines:
         merged[account_id] += amount
+    return _post(session, merged, {}, label=label, now=now, ref=ref)
+
+
+def _post(
+    session: Session,
+    merged: dict[int, int],
+    release: dict[int, int],
+    *,
+    label: str,
+    now: datetime,
+    ref: str | None,
+) -> Posting:
+    """Apply `merged` to balances and `release` to holds, then write the posting and its lines.
+
+    On PostgreSQL the accounts are locked and checked before anything is written; on SQLite (one
+    writer) the update reports what it found and a refused posting is undone before raising.
+    """
     merged = {a: v for a, v in merged.items() if v != 0}
     if not merged:
         raise UnbalancedPosting("a posting needs at least one non-zero line")
-    currency_of = _lock_accounts(session, merged)
+    ids = sorted(merged.keys() | release.keys())
+    params: dict[str, object] = {}
+    for i, account_id in enumerate(ids):
+        params[f"a{i}"] = account_id
+        params[f"d{i}"] = merged.get(account_id, 0)
+        params[f"r{i}"] = release.get(account_id, 0)
+    k = len(ids)
+    if _is_postgresql(session):
+        currency_of = dict(session.execute(sql.lock_accounts(k), params).all())
+        _check_posting(currency_of, merged, label)
+        if not _update_accounts(session, k, params, returning=False)[0]:
+            raise _refusal(session, merged, release, label)
+    else:
+        changed, currency_of = _update_accounts(session, k, params, returning=True)
+        if not changed:
+            raise _refusal(session, merged, release, label)
+        try:
+            _check_posting(currency_of, merged, label)
+        except LedgerError:
+            session.execute(sql.undo_accounts(k), params)
+            raise
+    posting_id, ref = _insert_posting(session, label=label, now=now, ref=ref)
+    lines: dict[str, object] = {"posting_id": posting_id, "created_at": now}
+    for i, (account_id, amount) in enumerate(merged.items()):
+        lines[f"a{i}"] = account_id
+        lines[f"d{i}"] = amount
+        lines[f"c{i}"] = currency_of[account_id]
+    session.execute(sql.insert_lines(len(merged)), lines)
+    return Posting(id=posting_id, ref=ref, label=label, created_at=now)
+
+
+def _update_accounts(
+    session: Session, k: int, params: dict[str, object], *, returning: bool
+) -> tuple[bool, dict[int, str]]:
+    """The all-or-nothing balance update: whether it changed the k rows, and their currencies
+    when `returning` (SQLite, where nothing was read before)."""
+    if returning:
+        found = dict(session.execute(sql.update_accounts(k, returning=True), params).all())
+        return bool(found), found
+    return session.execute(sql.update_accounts(k, returning=False), params).rowcount == k, {}
+
+
+def _check_posting(currency_of: dict[int, str], merged: dict[int, int], label: str) -> None:
+    """Raise unless every account exists and the lines balance per currency."""
     missing = set(merged) - set(currency_of)
     if missing:
         raise LedgerError(f"unknown account(s) {sorted(missing)}")
@@ -225,31 +299,49 @@ def post(
     if unbalanced:
         raise UnbalancedPosting(f"posting {label!r} does not balance: {unbalanced}")
 
-    # Debits first: with one debit a refusal happens before any write; with several, a
-    # savepoint undoes the ones already applied.
-    order = sorted(merged, key=lambda a: (merged[a] > 0, a))
-    if sum(1 for v in merged.values() if v < 0) > 1:
-        with session.begin_nested():
-            for account_id in order:
-                _apply(session, account_id, merged[account_id])
-    else:
-        for account_id in order:
-            _apply(session, account_id, merged[account_id])
-    posting = Posting(ref=ref or new_ref(session), label=label, created_at=now)
-    session.add(posting)
-    session.flush()
-    session.add_all(
-        Line(
-            posting_id=posting.id,
-            account_id=account_id,
-            amount=amount,
-            currency=currency_of[account_id],
-            created_at=now,
-        )
-        for account_id, amount in merged.items()
-    )
-    session.flush()
-    return posting
+
+def _refusal(
+    session: Session, merged: dict[int, int], release: dict[int, int], label: str
+) -> LedgerError:
+    """Why an all-or-nothing account update changed nothing, checked in the order post promises."""
+    ids = sorted(merged.keys() | release.keys())
+    rows = session.execute(
+        select(
+            _accounts.c.id,
+            _accounts.c.currency,
+            _accounts.c.balance,
+            _accounts.c.held,
+            _accounts.c.allow_negative,
+        ).where(_accounts.c.id.in_(ids))
+    ).all()
+    try:
+        _check_posting({r.id: r.currency for r in rows}, merged, label)
+    except LedgerError as refusal:
+        return refusal
+    for row in rows:
+        amount = merged.get(row.id, 0)
+        spendable = row.balance + amount - (row.held - release.get(row.id, 0))
+        if amount < 0 and not row.allow_negative and spendable < 0:
+            return InsufficientFunds(row.id, -amount)
+    missing = set(ids) - {r.id for r in rows}
+    if missing:
+        return LedgerError(f"unknown account(s) {sorted(missing)}")
+    return LedgerError(f"accounts {ids} changed while posting")
+
+
+def _insert_posting(
+    session: Session, *, label: str, now: datetime, ref: str | None
+) -> tuple[int, str]:
+    """Insert the posting row; a generated reference is drawn again until it is unused."""
+    if ref is not None:
+        params = {"ref": ref, "label": label, "created_at": now}
+        return session.execute(sql.INSERT_POSTING, params).scalar_one(), ref
+    while True:
+        ref = _random_ref(8)
+        params = {"ref": ref, "label": label, "created_at": now}
+        posting_id = session.execute(sql.INSERT_POSTING_UNLESS_TAKEN, params).scalar()
+        if posting_id is not None:
+            return posting_id, ref
 
 
 def transfer(
@@ -268,71 +360,40 @@ def transfer(
     return post(session, lines=[(source, -amount), (dest, amount)], label=label, now=now, ref=ref)
 
 
-def _apply(session: Session, account_id: int, amount: int) -> None:
-    """Add a signed amount to one account; refuses to spend beyond what is not held."""
-    stmt = update(Account).where(Account.id == account_id).values(balance=Account.balance + amount)
-    if amount < 0:
-        stmt = stmt.where(Account.allow_negative | (Account.balance - Account.held >= -amount))
-    if session.execute(stmt).rowcount != 1:
-        raise InsufficientFunds(account_id, -amount)
-
-
 def place_hold(
     session: Session, *, account_id: int, amount: int, label: str, now: datetime
 ) -> Hold:
     """Reserve a positive amount on an account; raises InsufficientFunds if it cannot cover it."""
     if amount <= 0:
         raise LedgerError("hold amount must be positive")
-    stmt = (
-        update(Account)
-        .where(Account.id == account_id)
-        .where(Account.allow_negative | (Account.balance - Account.held >= amount))
-        .values(held=Account.held + amount)
-    )
-    if session.execute(stmt).rowcount != 1:
-        if session.scalar(select(Account.id).where(Account.id == account_id)) is None:
+    params = {"account_id": account_id, "amount": amount}
+    if session.execute(sql.RESERVE, params).rowcount != 1:
+        if session.scalar(select(_accounts.c.id).where(_accounts.c.id == account_id)) is None:
             raise LedgerError(f"unknown account {account_id}")
         raise InsufficientFunds(account_id, amount)
-    hold = Hold(account_id=account_id, amount=amount, label=label, state="pending", created_at=now)
-    session.add(hold)
-    session.flush()
-    return hold
-
-
-def _lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, str]:
-    """The currency of each existing account among these, locking their rows on PostgreSQL.
-
-    Rows are locked in id order, and every writer locks all the accounts it will touch before
-    updating any of them, so concurrent postings and hold resolutions cannot deadlock (SQLite
-    has a single writer anyway).
-    """
-    stmt = select(Account.id, Account.currency).where(Account.id.in_(set(account_ids)))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.order_by(Account.id).with_for_update()
-    return {account_id: currency for account_id, currency in session.execute(stmt)}
-
-
-def _resolve(
-    session: Session, hold_id: int, state: str, now: datetime, *, touching: Iterable[int] = ()
-) -> Hold:
-    """Claim a pending hold (at most one caller wins) and release its amount.
-
-    `touching` names the other accounts the caller will write next, to lock them in order.
-    """
-    claimed = session.execute(
-        update(Hold)
-        .where(Hold.id == hold_id, Hold.state == "pending")
-        .values(state=state, resolved_at=now)
-    ).rowcount
-    if claimed != 1:
-        raise HoldNotPending(f"hold {hold_id} is not pending")
-    hold = session.get(Hold, hold_id, populate_existing=True)
-    assert hold is not None
-    _lock_accounts(session, [hold.account_id, *touching])
-    session.execute(
-        update(Account).where(Account.id == hold.account_id).values(held=Account.held - hold.amount)
+    hold_id = session.execute(
+        sql.INSERT_HOLD, {**params, "label": label, "created_at": now}
+    ).scalar_one()
+    return Hold(
+        id=hold_id,
+        account_id=account_id,
+        amount=amount,
+        label=label,
+        state="pending",
+        created_at=now,
+        resolved_at=None,
+        posting_id=None,
     )
-    return hold
+
+
+def _claim(session: Session, hold_id: int, state: str, now: datetime) -> tuple[int, int]:
+    """Move a pending hold to `state` (at most one caller wins); its (account id, amount)."""
+    row = session.execute(
+        sql.CLAIM_HOLD, {"hold_id": hold_id, "state": state, "resolved_at": now}
+    ).first()
+    if row is None:
+        raise HoldNotPending(f"hold {hold_id} is not pending")
+    return row.account_id, row.amount
 
 
 def post_hold(
@@ -347,34 +408,35 @@ def post_hold(
     """Charge a pending hold: its account pays the credits in `to` (at most the held amount).
 
     Whatever part of the hold is not charged is released. Raises HoldNotPending if the hold was
-    already posted or voided.
+    already posted or voided; on any other refusal the hold stays pending and nothing moves.
     """
-    credits = [(a, v) for a, v in to if v != 0]
-    if any(v < 0 for _, v in credits):
-        raise LedgerError("credits of a hold must be positive")
-    # The claim and the posting succeed or fail together: a refusal found after the claim
-    # (over-charge, unknown or foreign-currency credit account) must not leave the hold
-    # marked posted with its funds released and nothing charged.
-    with session.begin_nested():
-        hold = _resolve(session, hold_id, "posted", now, touching=[a for a, _ in credits])
-        charged = sum(v for _, v in credits)
-        if charged > hold.amount:
-            raise LedgerError(f"cannot charge {charged} on a hold of {hold.amount}")
+    credits: dict[int, int] = defaultdict(int)
+    for account_id, amount in to:
+        if amount < 0:
+            raise LedgerError("credits of a hold must be positive")
+        credits[account_id] += amount
+    charged = sum(credits.values())
+    account_id, held = _claim(session, hold_id, "posted", now)
+    try:
+        if charged > held:
+            raise LedgerError(f"cannot charge {charged} on a hold of {held}")
         if charged == 0:
             raise LedgerError("posting a hold needs a positive charge; void it instead")
-        posting = post(
-            session, lines=[(hold.account_id, -charged), *credits], label=label, now=now, ref=ref
-        )
-        hold.posting_id = posting.id
-        session.flush()
+        merged = dict(credits)
+        merged[account_id] = merged.get(account_id, 0) - charged
+        posting = _post(session, merged, {account_id: held}, label=label, now=now, ref=ref)
+    except LedgerError:
+        session.execute(sql.UNCLAIM_HOLD, {"hold_id": hold_id})
+        raise
+    session.execute(sql.LINK_HOLD, {"hold_id": hold_id, "posting_id": posting.id})
     return posting
 
 
 def void_hold(session: Session, *, hold_id: int, now: datetime) -> Hold:
     """Release a pending hold without moving money; raises HoldNotPending if already resolved."""
-    hold = _resolve(session, hold_id, "voided", now)
-    session.flush()
-    return hold
+    account_id, amount = _claim(session, hold_id, "voided", now)
+    session.execute(sql.RELEASE, {"account_id": account_id, "amount": amount})
+    return Hold(id=hold_id, account_id=account_id, amount=amount, state="voided", resolved_at=now)
 
 
 def verify(session: Session) -> list[str]:
