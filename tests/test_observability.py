@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,6 +26,7 @@ from tests.live_server import running_server, server_env
 from understudy import observability
 from understudy.observability import (
     MULTIPROC_ENV,
+    BatchingStreamHandler,
     JsonFormatter,
     ObservabilityMiddleware,
     RouteTemplates,
@@ -368,3 +372,55 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
     access = [json.loads(line) for line in lines]
     assert any(e.get("logger") == "understudy.access" and e["route"] == "/healthz" for e in access)
     assert not metrics_parent.exists() or list(metrics_parent.iterdir()) == []
+
+
+def test_batching_handler_writes_in_batches_and_never_loses_a_line() -> None:
+    stream = io.StringIO()
+    handler = BatchingStreamHandler(stream, interval=3600)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("understudy.test.batching")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("one")
+        assert stream.getvalue() == ""  # waiting for a batch
+        logger.warning("two")  # a warning goes out at once, with what waited before it
+        assert stream.getvalue() == "INFO one\nWARNING two\n"
+        logger.info("three")
+        handler.flush()
+        assert stream.getvalue().endswith("INFO three\n")
+        logger.info("four")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+        handler.close()  # closing writes the rest
+    assert stream.getvalue().endswith("INFO four\n")
+
+
+def test_batching_handler_flushes_on_its_own_when_traffic_stops() -> None:
+    stream = io.StringIO()
+    handler = BatchingStreamHandler(stream, interval=0.01)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        handler.handle(logging.LogRecord("x", logging.INFO, __file__, 1, "idle", (), None))
+        deadline = time.monotonic() + 30
+        while stream.getvalue() == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue() == "idle\n"
+    finally:
+        handler.close()
+
+
+def test_timestamps_are_rfc3339_utc_with_milliseconds() -> None:
+    formatter = JsonFormatter()
+    for created in (0.0, 1_700_000_000.9999, 1_700_000_001.0015):
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", (), None)
+        record.created = created
+        expected = (
+            datetime.fromtimestamp(created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        assert json.loads(formatter.format(record))["ts"] == expected

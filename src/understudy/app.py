@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,6 +31,7 @@ from understudy.control.openapi import install_openapi
 from understudy.core.mail import SmtpTarget
 from understudy.core.sweeper import Sweeper
 from understudy.services import Service, load_all
+from understudy.shortcuts import ShortcutMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,10 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
                 for service in services:
                     if service.lifespan is not None:
                         await stack.enter_async_context(service.lifespan(ctx))
+                # Everything loaded so far (modules, routes, mappers) lives as long as the
+                # process: keep it out of the garbage collector's full passes.
+                gc.collect()
+                gc.freeze()
                 yield
         finally:
             await sweeper.stop()
@@ -136,6 +142,9 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         description="Faithful, stateful implementations of the fivesim, nebeus and backoffice "
         "APIs.",
         lifespan=lifespan,
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
         openapi_tags=[{"name": s.name, "description": s.description} for s in services]
         + [
             {"name": "sandbox", "description": "Sandbox control plane (admin token)."},
@@ -160,7 +169,10 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             )
     _install_error_handlers(app, services)
     install_openapi(app)
-    observability.instrument(app)
+    shortcuts = {s.name: s.shortcuts for s in services if s.shortcuts}
+    observability.instrument(
+        app, (lambda inner: ShortcutMiddleware(inner, ctx, shortcuts)) if shortcuts else None
+    )
     return app
 
 

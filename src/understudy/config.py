@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     services: str = ",".join(ALL_SERVICES)
     debug: bool = False
     log_level: str = "info"
+    # FastAPI's own OpenTelemetry spans and metrics (needs an OpenTelemetry SDK and OTEL_* set-up);
+    # off by default: /metrics and the JSON logs are the built-in observability.
+    opentelemetry: bool = False
     sweep_interval: float = Field(default=1.0, gt=0)
     sweep_batch: int = Field(default=100, gt=0)
     db_pool_size: int = Field(default=10, gt=0)

@@ -17,8 +17,10 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from understudy.config import ALL_SERVICES
 from understudy.control.auth import PREFIX as CONTROL_PREFIX
+from understudy.shortcuts import ROUTE_KEY as SHORTCUT_ROUTE
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # The classic text format: what generate_latest() writes, and what every scraper accepts.
@@ -80,12 +83,22 @@ def current_request_id() -> str | None:
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: ts, level, logger, msg, the request id and any `fields` extra."""
 
+    _second: int = -1
+    _second_text: str = ""
+
+    def _timestamp(self, created: float) -> str:
+        """RFC 3339 UTC with milliseconds; the text up to the second is reused within a second."""
+        second = int(created)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        millis = min(round((created - second) * 1_000_000) // 1000, 999)
+        return f"{self._second_text}.{millis:03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         """Render the record as a single JSON line."""
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -103,13 +116,79 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes lines in batches, like a web server's buffered access log.
+
+    Lines wait until 64 KiB are pending, a record of WARNING or above arrives, or a background
+    thread's flush every `interval` seconds; closing (and so interpreter exit) writes the rest.
+    One write per batch instead of one per request.
+    """
+
+    LIMIT = 64 * 1024
+
+    def __init__(self, stream: Any, *, interval: float = 0.5) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._size = 0
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_every, args=(interval,), name="log-flusher", daemon=True
+        )
+        self._flusher.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the formatted record (the handler lock is held by the caller)."""
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        self._size += len(line)
+        if self._size >= self.LIMIT or record.levelno >= logging.WARNING:
+            self._write()
+
+    def flush(self) -> None:
+        """Write every pending line now."""
+        with self.lock:  # type: ignore[union-attr]
+            self._write()
+
+    def close(self) -> None:
+        """Write what is pending and stop the flushing thread."""
+        self._stop.set()
+        self.flush()
+        super().close()
+
+    def _write(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:
+            if logging.raiseExceptions:  # as logging.Handler.handleError does
+                traceback.print_exc(file=sys.stderr)
+
+    def _flush_every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.flush()
+
+
 def configure_logging(level: str = "info") -> None:
     """Log every record to stderr as JSON lines at this level; replaces only its own handler."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+            handler.close()
+    # The JSON lines name no thread or process: do not collect them for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = BatchingStreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
@@ -280,6 +359,9 @@ class RouteTemplates:
 
     def resolve(self, scope: Scope) -> tuple[str, str]:
         """(service, route template) of a request the app has handled."""
+        shortcut = scope.get(SHORTCUT_ROUTE)
+        if shortcut is not None:
+            return shortcut  # type: ignore[no-any-return]
         candidates = self._lookup(scope)
         if candidates is None:
             return NO_SERVICE, UNMATCHED
@@ -325,6 +407,8 @@ class ObservabilityMiddleware:
         self.app = app
         self.routes = routes
         self.metrics = _metrics()
+        # The labelled series by (service, method, route, status): labels() costs more than inc().
+        self._series: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
@@ -367,33 +451,53 @@ class ObservabilityMiddleware:
     def _record(self, scope: Scope, status: int, duration: float, request_id: str) -> None:
         service, route = self.routes.resolve(scope)
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-        self.metrics.requests.labels(service, method, route, str(status)).inc()
-        self.metrics.duration.labels(service, method, route).observe(duration)
+        key = (service, method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.metrics.requests.labels(service, method, route, str(status)),
+                self.metrics.duration.labels(service, method, route),
+            )
+        series[0].inc()
+        series[1].observe(duration)
         if access_log.isEnabledFor(logging.INFO):
             client = scope.get("client")
-            access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "service": service,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 3),
-                        "client": client[0] if client else None,
-                    }
-                },
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "service": service,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "client": client[0] if client else None,
+            }
+            # makeRecord + handle: what info() does, minus the search for the calling line,
+            # which every access line would share.
+            access_log.handle(
+                access_log.makeRecord(
+                    access_log.name,
+                    logging.INFO,
+                    __file__,
+                    0,
+                    "request",
+                    (),
+                    None,
+                    extra={"fields": fields},
+                )
             )
 
 
-def instrument(app: FastAPI) -> None:
-    """Wrap the app's whole middleware stack, error pages included, in ObservabilityMiddleware."""
+def instrument(app: FastAPI, wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+    """Wrap the app's whole middleware stack, error pages included, in ObservabilityMiddleware.
+
+    `wrap`, when given, wraps that stack first (inside the observability layer).
+    """
     build_inner = app.build_middleware_stack
     routes = RouteTemplates(app)
 
     def build() -> ASGIApp:
-        return ObservabilityMiddleware(build_inner(), routes)
+        inner = build_inner()
+        return ObservabilityMiddleware(wrap(inner) if wrap else inner, routes)
 
     app.build_middleware_stack = build  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from understudy.config import ALL_SERVICES
 from understudy.context import AppContext
+from understudy.shortcuts import Shortcut
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Service:
     exception_handlers: dict[
         type[Exception], Callable[[Request, Exception], Awaitable[Response]]
     ] = field(default_factory=dict)
+    # Requests answered ahead of routing when they can be (see understudy.shortcuts).
+    shortcuts: tuple[Shortcut, ...] = ()
 
 
 def load(name: str) -> Service:

@@ -245,6 +245,20 @@ class Database:
                     raise
         return await to_thread.run_sync(self.transaction, fn)
 
+    async def run_exclusive(self, fn: Callable[[], T], *, inline: bool = True) -> T:
+        """Run fn(), which opens write transactions of its own, as this process's only writer.
+
+        On a SQLite file whose writer is free it runs inline and its writes re-enter the lock
+        held here (a writer of another process can still make them wait); otherwise in a worker
+        thread, where each of its writes queues as usual.
+        """
+        if inline and self.inline and self._write_lock.acquire(blocking=False):
+            try:
+                return fn()
+            finally:
+                self._write_lock.release()
+        return await to_thread.run_sync(fn)
+
     def _read_unit(self, fn: Callable[[Session], T]) -> T:
         with self.read() as session:
             return fn(session)
