@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.conftest import ADMIN
 from understudy.context import AppContext
 from understudy.core import ledger
+from understudy.fivesim import stock as stock_counters
 
 CONTROL = "/_understudy/fivesim"
 
@@ -101,6 +102,13 @@ def assert_invariants(ctx: AppContext) -> None:
     for key, balance, held in rows:
         assert balance - held >= 0, key
         assert held >= 0, key
+    assert_stock_counted(ctx)
+
+
+def assert_stock_counted(ctx: AppContext) -> None:
+    """The stock counters equal a recount from the numbers and orders."""
+    with ctx.db.read() as session:
+        assert stock_counters.counters(session) == stock_counters.recount(session)
 
 
 def assert_error(answer: httpx.Response, text: str, status: int = 400) -> None:

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from tests.conftest import ADMIN
-from tests.fivesim.helpers import CONTROL, assert_invariants, bearer
+from tests.fivesim.helpers import CONTROL, assert_invariants, assert_stock_counted, bearer
 from understudy.context import AppContext
 from understudy.fivesim.models import Payment
 from understudy.fivesim.settings import get_settings
@@ -251,6 +251,7 @@ class Lifecycle(RuleBasedStateMachine):
         for order_id, order in self.orders.items():
             checked = self.client.get(f"/v1/user/check/{order_id}", headers=self.auth)
             assert checked.json()["status"] == order["status"], order_id
+        assert_stock_counted(self.ctx)
 
 
 @pytest.mark.slow

@@ -33,4 +33,5 @@ service = Service(
     seed=seed,
     demo=demo,
     cli=cli,
+    shortcuts=poll_api.SHORTCUTS,
 )

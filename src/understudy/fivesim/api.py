@@ -31,6 +31,7 @@ from understudy.fivesim.wire import (
     money,
     order_body,
     payment_body,
+    query_doc,
     responses,
     text,
     token_of,
@@ -306,39 +307,46 @@ async def _buy(ctx: AppContext, request: Request, req_category: str, **params: A
             request=orders.BuyRequest(category=req_category, **params),
             now=ctx.now(session),
         )
-        return _rendered(session, order)
+        return order_body(order, [])  # a new order has no SMS yet
 
     return await run(ctx, request, work)
 
 
-@router.get("/user/buy/activation/{country}/{operator}/{product}", responses=BUY_ERRORS)
-async def buy_activation(
-    request: Request,
-    ctx: ContextDep,
-    country: str,
-    operator: str,
-    product: str,
-    forwarding: str | None = Query(default=None),
-    number: str | None = Query(default=None),
-    reuse: str | None = Query(default=None),
-    voice: str | None = Query(default=None),
-    ref: str | None = Query(default=None),
-    maxPrice: str | None = Query(default=None),
-) -> Response:
+BUY_QUERY = query_doc(
+    {
+        "forwarding": "1 (or true): forward calls to `number`",
+        "number": "the number calls are forwarded to (with forwarding)",
+        "reuse": "1: the number may be bought again later (/user/reuse)",
+        "voice": "1: the order also receives voice calls",
+        "ref": "referral key of a partner",
+        "maxPrice": "highest price accepted, with operator `any` only",
+    }
+)
+
+
+@router.get(
+    "/user/buy/activation/{country}/{operator}/{product}",
+    responses=BUY_ERRORS,
+    openapi_extra=BUY_QUERY,
+)
+async def buy_activation(request: Request, country: str, operator: str, product: str) -> Response:
     """Buy an activation number ("any" country and operator allowed)."""
+    # The options are read here rather than declared: buying is the busiest write, and
+    # declared parameters cost a validation pass on every call.
+    query = request.query_params
     return await _buy(
-        ctx,
+        request.app.state.ctx,
         request,
         "activation",
         country=country,
         operator=operator,
         product=product,
-        forwarding=flag(forwarding),
-        number=text(number),
-        reuse=flag(reuse),
-        voice=flag(voice),
-        ref=(text(ref) or "")[:100],
-        max_price=money(maxPrice),
+        forwarding=flag(query.get("forwarding")),
+        number=text(query.get("number")),
+        reuse=flag(query.get("reuse")),
+        voice=flag(query.get("voice")),
+        ref=(text(query.get("ref")) or "")[:100],
+        max_price=money(query.get("maxPrice")),
     )
 
 
@@ -376,7 +384,7 @@ async def _reuse(ctx: AppContext, request: Request, product: str, number: str) -
         order = orders.reuse(
             session, user=user, product_name=product, number=number, now=ctx.now(session)
         )
-        return _rendered(session, order)
+        return order_body(order, [])  # a new order has no SMS yet
 
     return await run(ctx, request, work)
 
@@ -393,6 +401,14 @@ async def buy_reuse(request: Request, ctx: ContextDep, product: str, number: str
     return await _reuse(ctx, request, product, number)
 
 
+def answer_key(kind: str, token: str, raw_id: str) -> tuple[str, str, int] | None:
+    """Where a poll's answer is kept (kind, token hash, order id); None if it cannot be kept."""
+    order_id = _valid_order_id(raw_id)
+    if not token or order_id is None:
+        return None
+    return kind, service.hash_token(token), order_id
+
+
 async def read_order(
     ctx: AppContext,
     request: Request,
@@ -407,12 +423,10 @@ async def read_order(
     only a poll with a due expiry or modem SMS to apply, or an error to answer, takes the write
     path (None).
     """
-    token = token_of(request)
-    order_id = _valid_order_id(raw_id)
-    if not token or order_id is None:
+    key = answer_key(kind, token_of(request), raw_id)
+    if key is None:
         return None
-    token_hash = service.hash_token(token)
-    key = (kind, token_hash, order_id)
+    _, token_hash, order_id = key
     cached = ctx.answers.get(key, time.time())
     if cached is not None:
         return Response(cached, media_type=JSONBody.media_type)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from understudy.fivesim import versions
+from understudy.fivesim import stock, versions
 from understudy.fivesim.countries import COUNTRIES
-from understudy.fivesim.models import Country, Number, Operator, Order, Price, Product
+from understudy.fivesim.models import Country, Number, Operator, Order, Price, Product, UsedStock
 
 HOSTING_HOURS = {"3hours": 3, "1day": 24, "10days": 240, "1month": 720}
 USED_STATUSES = ("FINISHED", "BANNED")
@@ -40,28 +41,28 @@ def seed(session: Session) -> None:
     versions.seed(session)
 
 
-def _storable(*names: str | None) -> bool:
+def storable(*names: str | None) -> bool:
     """Whether these names can be looked up at all (PostgreSQL text never holds NUL)."""
     return not any(name is not None and "\x00" in name for name in names)
 
 
 def country(session: Session, *, name: str) -> Country | None:
     """The country with this canonical name."""
-    if not _storable(name):
+    if not storable(name):
         return None
     return session.scalar(select(Country).where(Country.name == name))
 
 
 def product(session: Session, *, name: str) -> Product | None:
     """The product with this name."""
-    if not _storable(name):
+    if not storable(name):
         return None
     return session.scalar(select(Product).where(Product.name == name))
 
 
 def operator_offered(session: Session, *, country: str | None, name: str) -> bool:
     """Whether the operator exists (in that country, or anywhere for None)."""
-    if not _storable(country, name):
+    if not storable(country, name):
         return False
     stmt = select(Operator.id).where(Operator.name == name)
     if country is not None:
@@ -118,58 +119,51 @@ def offer_rows(
 ) -> list[OfferRow]:
     """Offers as plain (country, operator, product, category, price, count) tuples.
 
-    Stock is counted per (country, operator) once, minus the numbers used up per product, so
-    the whole catalogue costs two grouped queries rather than one count per offer.
+    The count comes from the stock counters (fivesim.stock): one query whatever the stock.
     """
-    free, used = _stock(session, country=country, operator=operator, product=product)
-    stmt = select(Price.country, Price.operator, Price.product, Product.category, Price.price)
-    stmt = stmt.join(Product, Product.name == Price.product)
-    if country is not None:
-        stmt = stmt.where(Price.country == country)
-    if operator is not None:
-        stmt = stmt.where(Price.operator == operator)
-    if product is not None:
-        stmt = stmt.where(Price.product == product)
-    stmt = stmt.order_by(Price.country, Price.product, Price.operator)
-    return [
-        (c, o, p, category, price, free.get((c, o), 0) - used.get((c, o, p), 0))
-        for c, o, p, category, price in session.connection().execute(stmt)
-    ]
+    stmt = _offers_query(country is not None, operator is not None, product is not None)
+    params = {"country": country, "operator": operator, "product": product}
+    return [tuple(row) for row in session.connection().execute(stmt, params)]  # type: ignore[misc]
 
 
-def _stock(
-    session: Session, *, country: str | None, operator: str | None, product: str | None
-) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
-    """Free numbers per (country, operator), and those of them used up per product."""
-    active, used = _ACTIVE, _USED
-    idle = ~exists().where(active.active_number_id == Number.id)
-    where = [idle]
-    if country is not None:
-        where.append(Number.country == country)
-    if operator is not None:
-        where.append(Number.operator == operator)
-    free_rows = (
-        session.connection()
-        .execute(
-            select(Number.country, Number.operator, func.count())
-            .where(*where)
-            .group_by(Number.country, Number.operator)
+@functools.cache
+def _offers_query(by_country: bool, by_operator: bool, by_product: bool):  # type: ignore[no-untyped-def]
+    """The statement of `offer_rows` (built once per shape: building costs more than running)."""
+    prices = Price.__table__
+    operators = Operator.__table__
+    used = UsedStock.__table__
+    products = Product.__table__
+    count = func.coalesce(operators.c.free_numbers, 0) - func.coalesce(used.c.count, 0)
+    stmt = (
+        select(
+            prices.c.country,
+            prices.c.operator,
+            prices.c.product,
+            products.c.category,
+            prices.c.price,
+            count,
         )
-        .all()
+        .join(products, products.c.name == prices.c.product)
+        .outerjoin(
+            operators,
+            and_(operators.c.country == prices.c.country, operators.c.name == prices.c.operator),
+        )
+        .outerjoin(
+            used,
+            and_(
+                used.c.country == prices.c.country,
+                used.c.operator == prices.c.operator,
+                used.c.product == prices.c.product,
+            ),
+        )
     )
-    used_stmt = (
-        select(Number.country, Number.operator, used.product, func.count(distinct(Number.id)))
-        .join(used, used.number_id == Number.id)
-        .where(*where, used.status.in_(USED_STATUSES))
-        .group_by(Number.country, Number.operator, used.product)
-    )
-    if product is not None:
-        used_stmt = used_stmt.where(used.product == product)
-    used_rows = session.connection().execute(used_stmt).all()
-    return (
-        {(c, o): int(n) for c, o, n in free_rows},
-        {(c, o, p): int(n) for c, o, p, n in used_rows},
-    )
+    if by_country:
+        stmt = stmt.where(prices.c.country == bindparam("country"))
+    if by_operator:
+        stmt = stmt.where(prices.c.operator == bindparam("operator"))
+    if by_product:
+        stmt = stmt.where(prices.c.product == bindparam("product"))
+    return stmt.order_by(prices.c.country, prices.c.product, prices.c.operator)
 
 
 def countries_with_operators(session: Session) -> list[tuple[Country, dict[str, set[str]]]]:
@@ -232,7 +226,8 @@ def set_stock(
         )
         or 0
     )
-    for _ in range(max(0, count - free)):
+    missing = max(0, count - free)
+    for _ in range(missing):
         session.add(
             Number(
                 vendor_id=vendor_id,
@@ -243,6 +238,7 @@ def set_stock(
             )
         )
         session.flush()
+    stock.added(session, [(country.name, operator)] * missing)
 
 
 def _new_phone(session: Session, prefix: str) -> str:

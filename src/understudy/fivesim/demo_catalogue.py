@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from understudy.fivesim import catalogue, versions
+from understudy.fivesim import catalogue, stock, versions
 from understudy.fivesim.countries import COUNTRIES
 from understudy.fivesim.models import Number, Operator, Price, Product
 
@@ -199,8 +199,8 @@ def load(session: Session, *, vendor_id: int, size: Size, now: datetime) -> int:
                 prices.append(
                     {"country": country, "operator": operator, "product": product, "price": cost}
                 )
-            stock = 5 + _hash("n", country, operator) % max(1, size.numbers - 4)
-            for n in range(min(stock, size.numbers)):
+            supply = 5 + _hash("n", country, operator) % max(1, size.numbers - 4)
+            for n in range(min(supply, size.numbers)):
                 phone = f"{prefix}5{rank:03d}{index:02d}{n:04d}"
                 if phone not in phones:
                     phones.add(phone)
@@ -216,6 +216,7 @@ def load(session: Session, *, vendor_id: int, size: Size, now: datetime) -> int:
     for table, rows in ((Operator, operators), (Price, prices), (Number, numbers)):
         for start in range(0, len(rows), 5000):
             session.execute(insert(table), rows[start : start + 5000])
+    stock.added(session, [(n["country"], n["operator"]) for n in numbers])
     catalogue.seed(session)
     versions.touch(session)
     session.flush()

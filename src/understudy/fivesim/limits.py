@@ -10,6 +10,7 @@ import hashlib
 
 from anyio import to_thread
 from fastapi import HTTPException, Request
+from starlette.responses import PlainTextResponse, Response
 
 from understudy.core.ratelimit import RateLimiter
 from understudy.fivesim.settings import get_settings
@@ -45,12 +46,40 @@ async def rate_limit(request: Request) -> None:
 
 def _limit(limiter: RateLimiter, request: Request, per_period: str) -> None:
     ip = request.client.host if request.client else "unknown"
+    count(limiter, per_period, ip=ip, path=request.url.path, token=token_of(request))
+
+
+def count(limiter: RateLimiter, per_period: str, *, ip: str, path: str, token: str) -> None:
+    """Count one request against every limit it falls under; HTTPException when one is hit."""
     _check(limiter, per_period, "ip", ip, 503, IP_LIMIT)
-    path = request.url.path
     if path.startswith("/v1/user/buy/"):
         _check(limiter, per_period, "buy", ip, 503, IP_LIMIT)
-    if not path.startswith("/v1/guest/"):
-        token = token_of(request)
-        if token:
-            key = hashlib.sha256(token.encode()).hexdigest()
-            _check(limiter, per_period, "key", key, 429, KEY_LIMIT)
+    if not path.startswith("/v1/guest/") and token:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        _check(limiter, per_period, "key", key, 429, KEY_LIMIT)
+
+
+def inline_refusal(limiter: RateLimiter, *, ip: str, path: str, token: str) -> Response | None:
+    """For a request answered ahead of routing: the limit answer, or None when it may go on.
+
+    Only with in-memory counters (the caller checks `can_count_inline` first).
+    """
+    settings = get_settings()
+    if settings.rate_limit == 0:
+        return None
+    try:
+        count(
+            limiter,
+            f"{settings.rate_limit}/{settings.rate_limit_period}",
+            ip=ip,
+            path=path,
+            token=token,
+        )
+    except HTTPException as refused:
+        return PlainTextResponse(str(refused.detail), status_code=refused.status_code)
+    return None
+
+
+def can_count_inline(limiter: RateLimiter) -> bool:
+    """Whether a request may be counted on the event loop (limits off, or counters in memory)."""
+    return get_settings().rate_limit == 0 or not limiter.shared

@@ -65,6 +65,8 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     country: Mapped[str] = mapped_column(String(50))
     name: Mapped[str] = mapped_column(String(50))
+    # Numbers of this country and operator in no active order (kept by fivesim.stock).
+    free_numbers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Product(Base):
@@ -104,15 +106,32 @@ class Number(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class UsedStock(Base):
+    """How many idle numbers of a country and operator are used up for a product."""
+
+    __tablename__ = "fivesim_used_stock"
+    __table_args__ = (UniqueConstraint("country", "operator", "product"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(50))
+    operator: Mapped[str] = mapped_column(String(50))
+    product: Mapped[str] = mapped_column(String(50))
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class Order(Base):
     """A purchase of a number for a product; `active_number_id` guards against double sale."""
 
     __tablename__ = "fivesim_orders"
-    __table_args__ = (Index("ix_fivesim_orders_user_category", "user_id", "category"),)
+    __table_args__ = (
+        Index("ix_fivesim_orders_user_category", "user_id", "category"),
+        # A number's orders, by product: whether it is used up for one (stock, buying).
+        Index("ix_fivesim_orders_number_product", "number_id", "product"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"))
-    number_id: Mapped[int] = mapped_column(ForeignKey("fivesim_numbers.id"), index=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("fivesim_numbers.id"))
     # The number while the order is PENDING/RECEIVED, NULL once final: unique, so a number is
     # in at most one active order.
     active_number_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)

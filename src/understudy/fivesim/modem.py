@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from understudy.core import timers
 from understudy.fivesim import orders
-from understudy.fivesim.models import ACTIVE, Order
 
 TEMPLATES = (
     "Your {name} verification code is {code}. Do not share it with anyone.",
@@ -37,10 +36,4 @@ def message(product: str, country: str) -> tuple[str, str, str]:
 @timers.handler(orders.MODEM)
 def answer(session: Session, *, key: str, payload: dict[str, Any], now: datetime) -> None:
     """Deliver the simulated SMS if the order is still waiting for one."""
-    order = session.get(Order, int(key), populate_existing=True)
-    if order is None or order.status not in ACTIVE:
-        return
-    sender, text, _ = message(order.product, order.country)
-    orders.deliver_sms(
-        session, order_id=order.id, sender=sender, text=text, now=now, apply_expiry=False
-    )
+    orders.deliver_generated(session, order_id=int(key), now=now, message=message)

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
@@ -40,7 +40,10 @@ def user_by_token(session: Session, *, token: str) -> User | None:
     """The user owning this API token, or None."""
     if not token:
         return None
-    return session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    return session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})
+
+
+_USER_BY_TOKEN = select(User).where(User.token_hash == bindparam("token_hash"))
 
 
 def user_account(session: Session, *, user_id: int, now: datetime) -> ledger.Account:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
-from understudy.fivesim import catalogue, orders, versions
+from understudy.fivesim import catalogue, orders, stock, versions
 from understudy.fivesim import errors as e
 from understudy.fivesim.errors import FivesimError
 from understudy.fivesim.models import ACTIVE, Number, Operator, Order, Reserve, Sms, User
@@ -118,6 +118,7 @@ def add_numbers(
             )
         )
         session.flush()
+        stock.added(session, [(item.country, item.operator)])
         added += 1
     if added:
         versions.touch(session)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from understudy.fivesim.models import StockVersion
 
 SHARDS = 16
 _SHARD_KEY = "understudy.fivesim.stock_shard"
+_versions = StockVersion.__table__
+_TOUCH = (
+    update(_versions)
+    .where(_versions.c.shard == bindparam("b_shard"))
+    .values(version=_versions.c.version + 1)
+)
 
 
 def seed(session: Session) -> None:
@@ -29,11 +35,7 @@ def touch(session: Session) -> None:
     shard = session.info.get(_SHARD_KEY)
     if shard is None:
         shard = session.info[_SHARD_KEY] = secrets.randbelow(SHARDS)
-    session.execute(
-        update(StockVersion)
-        .where(StockVersion.shard == shard)
-        .values(version=StockVersion.version + 1)
-    )
+    session.connection().execute(_TOUCH, {"b_shard": shard})
 
 
 def current(session: Session) -> tuple[int, int]:

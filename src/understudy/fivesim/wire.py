@@ -30,7 +30,12 @@ class JSONBody(Response):
 
 def token_of(request: Request) -> str:
     """The API token from `Authorization: Bearer <token>` or the bare token."""
-    header = request.headers.get("authorization", "").strip()
+    return bearer_token(request.headers.get("authorization", ""))
+
+
+def bearer_token(header: str) -> str:
+    """The token of an Authorization header value: `Bearer <token>` or the bare token."""
+    header = header.strip()
     scheme, _, rest = header.partition(" ")
     if scheme.lower() == "bearer":
         return rest.strip()
@@ -232,6 +237,22 @@ MAX_PRICE_SCHEMA = {
         },
     },
 }
+
+
+def query_doc(descriptions: dict[str, str]) -> dict[str, Any]:
+    """OpenAPI of optional string query parameters a route reads itself (empty = absent)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": text,
+                "schema": {"type": "string"},
+            }
+            for name, text in descriptions.items()
+        ]
+    }
 
 
 def body_doc(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
