@@ -6,7 +6,17 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import genealogy
@@ -76,10 +86,28 @@ def place(
         member.tank_until = now + timedelta(days=get_settings().tank_days)
         timers.schedule(session, kind=TANK_TIMER, key=str(member.id), due_at=member.tank_until)
         return
+    if sponsor.default_leg != "balanced" and get_settings().binary_spillover == "outer":
+        side = sponsor.default_leg
+        # The sponsor's node (locked) and the bottom of its line on that leg, in one query.
+        stmt = OUTER_BOTTOM_LOCKED if _is_postgresql(session) else OUTER_BOTTOM_OF
+        bottom = session.connection().execute(stmt[side], {"start": sponsor.id}).scalar_one()
+        _attach_under(
+            session, member=member, sponsor_id=sponsor.id, side=side, slot=bottom, bought=bought
+        )
+        return
     top = _node(session, sponsor.id, lock=True)
     assert top is not None
     side = weaker_leg(top) if sponsor.default_leg == "balanced" else sponsor.default_leg
-    _attach_under(session, member=member, sponsor_node=top, side=side, bought=bought)
+    _attach_under(session, member=member, sponsor_id=top.user_id, side=side, bought=bought)
+
+
+def outer_side(sponsor: Member) -> str | None:
+    """The leg where a new recruit of this sponsor goes straight down by outer spillover;
+    None when its placement takes more (the tank, a balanced leg, breadth-first spillover,
+    a sponsor not placed yet)."""
+    if sponsor.binary_state != "placed" or sponsor.default_leg not in SIDES:
+        return None
+    return sponsor.default_leg if get_settings().binary_spillover == "outer" else None
 
 
 def place_from_tank(session: Session, *, member: Member, side: str | None, now: datetime) -> None:
@@ -92,18 +120,18 @@ def place_from_tank(session: Session, *, member: Member, side: str | None, now: 
     assert top is not None
     timers.cancel(session, kind=TANK_TIMER, key=str(member.id))
     member.tank_until = None
-    _attach_under(session, member=member, sponsor_node=top, side=side or weaker_leg(top))
+    _attach_under(session, member=member, sponsor_id=top.user_id, side=side or weaker_leg(top))
 
 
-def _slot(session: Session, start: BinaryNode, side: str) -> tuple[int, str]:
+def _slot(session: Session, start_id: int, side: str) -> tuple[int, str]:
     """Where a new member lands in this leg (parent, position): the end of the outer line, or
     the first free slot breadth-first (the leg's own side first)."""
     if get_settings().binary_spillover == "outer":
         # Placements are serialized (genealogy.lock_placements): the line's end stays free.
-        return _outer_bottom(session, start.user_id, side), side
-    first = _child(session, start.user_id, side)
+        return _outer_bottom(session, start_id, side), side
+    first = _child(session, start_id, side)
     if first is None:
-        return start.user_id, side
+        return start_id, side
     other = "right" if side == "left" else "left"
     queue = deque([first])
     while queue:
@@ -135,6 +163,23 @@ def _outer_line() -> Any:
 OUTER_BOTTOM = _outer_line()
 
 
+def _outer_bottom_of(side: str, *, lock: bool) -> Any:
+    """The start's node (locked on PostgreSQL) with the last node of its outer line."""
+    line = _outer_line().params(side=side).scalar_subquery()
+    stmt = select(func.coalesce(line, BinaryNode.user_id)).where(
+        BinaryNode.user_id == bindparam("start")
+    )
+    return stmt.with_for_update(of=BinaryNode) if lock else stmt
+
+
+OUTER_BOTTOM_OF = {side: _outer_bottom_of(side, lock=False) for side in SIDES}
+OUTER_BOTTOM_LOCKED = {side: _outer_bottom_of(side, lock=True) for side in SIDES}
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _outer_bottom(session: Session, start_id: int, side: str) -> int:
     """The last node of the start's outer line on this side."""
     bottom = session.scalar(OUTER_BOTTOM, {"start": start_id, "side": side})
@@ -142,31 +187,32 @@ def _outer_bottom(session: Session, start_id: int, side: str) -> int:
 
 
 NEW_NODE = insert(BinaryNode)
-ACTIVE_DIRECT = {
-    side: update(BinaryNode)
-    .where(BinaryNode.user_id == bindparam("sponsor_id"))
-    .values({f"active_directs_{side}": getattr(BinaryNode, f"active_directs_{side}") + 1})
-    for side in SIDES
-}
 
 
 def _attach_under(
     session: Session,
     *,
     member: Member,
-    sponsor_node: BinaryNode,
+    sponsor_id: int,
     side: str,
     bought: tuple[int, bool] | None = None,
+    slot: int | None = None,
 ) -> None:
-    parent_id, position = _slot(session, sponsor_node, side)
+    """Insert the member's node in the sponsor's leg (at `slot` when the caller found it), then
+    count it, its BV and (an active member) the sponsor's active direct up the tree."""
+    parent_id, position = (slot, side) if slot is not None else _slot(session, sponsor_id, side)
     member.binary_state = "placed"
     session.flush()
     row = {"user_id": member.id, "parent_id": parent_id, "position": position, "sponsor_side": side}
     session.connection().execute(NEW_NODE, row)  # a Core insert: no unit of work to run
     volume, active = _bought(session, member.id) if bought is None else bought
-    _propagate(session, member_id=member.id, count=1, volume=volume)
-    if active:
-        session.execute(ACTIVE_DIRECT[side], {"sponsor_id": sponsor_node.user_id})
+    _propagate(
+        session,
+        start=(parent_id, position),
+        count=1,
+        volume=volume,
+        active_direct=sponsor_id if active else 0,
+    )
     _place_waiting_recruits(session, member=member)
 
 
@@ -193,16 +239,13 @@ def _bought(session: Session, member_id: int) -> tuple[int, bool]:
 
 
 def _ancestors_cte() -> Any:
-    """Every binary ancestor of :member_id with the side it hangs on, and its distance."""
-    start = (
-        select(
-            BinaryNode.parent_id.label("ancestor"),
-            BinaryNode.position.label("side"),
-            literal(1).label("depth"),
-        )
-        .where(BinaryNode.user_id == bindparam("member_id"), BinaryNode.parent_id.is_not(None))
-        .cte("binary_ancestors", recursive=True)
-    )
+    """Every binary ancestor of a node hanging at (:from_parent, :from_position), with the
+    side it hangs on and its distance."""
+    start = select(
+        bindparam("from_parent", type_=Integer).label("ancestor"),
+        bindparam("from_position", type_=String).label("side"),
+        literal(1).label("depth"),
+    ).cte("binary_ancestors", recursive=True)
     step = (
         select(BinaryNode.parent_id, BinaryNode.position, start.c.depth + 1)
         .join(start, BinaryNode.user_id == start.c.ancestor)
@@ -212,7 +255,8 @@ def _ancestors_cte() -> Any:
 
 
 def _propagation() -> Any:
-    """Add :count members and :volume BV to each ancestor's leg on the member's side."""
+    """Add :count members and :volume BV to each ancestor's leg on the node's side, and one
+    active direct to the leg of :active_direct (an ancestor, or 0 for none)."""
     tree = _ancestors_cte()
     values: dict[str, Any] = {}
     for side in SIDES:
@@ -222,6 +266,9 @@ def _propagation() -> Any:
             (getattr(BinaryNode, f"vol_new_{side}"), bindparam("volume")),
         ):
             values[column.key] = column + case((on_side, amount), else_=0)
+        directs = getattr(BinaryNode, f"active_directs_{side}")
+        sponsor = BinaryNode.user_id == bindparam("active_direct", type_=Integer)
+        values[directs.key] = directs + case((on_side & sponsor, 1), else_=0)
     return (
         update(BinaryNode)
         .where(BinaryNode.user_id == tree.c.ancestor)
@@ -231,14 +278,44 @@ def _propagation() -> Any:
 
 
 PROPAGATE = _propagation()
-PROPAGATED = ("left_count", "right_count", "vol_new_left", "vol_new_right")
+PROPAGATED = (
+    "left_count",
+    "right_count",
+    "vol_new_left",
+    "vol_new_right",
+    "active_directs_left",
+    "active_directs_right",
+)
 
 
-def _propagate(session: Session, *, member_id: int, count: int, volume: int) -> None:
-    """Add members and/or volume to every ancestor's leg on the member's side (one UPDATE)."""
-    if not count and not volume:
+def _propagate(
+    session: Session,
+    *,
+    start: tuple[int, str],
+    count: int,
+    volume: int,
+    active_direct: int = 0,
+) -> None:
+    """Add members, volume and an active direct up the tree from a node hanging at
+    `start` (parent, position), in one UPDATE."""
+    if not count and not volume and not active_direct:
         return
-    session.execute(PROPAGATE, {"member_id": member_id, "count": count, "volume": volume})
+    parent_id, position = start
+    session.connection().execute(
+        PROPAGATE,
+        {
+            "from_parent": parent_id,
+            "from_position": position,
+            "count": count,
+            "volume": volume,
+            "active_direct": active_direct,
+        },
+    )
+    expire_loaded(session)
+
+
+def expire_loaded(session: Session) -> None:
+    """After a Core update of leg aggregates: the loaded nodes read them again."""
     for loaded in list(session.identity_map.values()):
         if isinstance(loaded, BinaryNode):
             session.expire(loaded, list(PROPAGATED))
@@ -249,8 +326,8 @@ def add_volume(session: Session, *, member: Member, bv: int, newly_active: bool)
     node = _node(session, member.id)
     if node is None:  # still in the tank or waiting: counted at placement
         return
-    if bv:
-        _propagate(session, member_id=member.id, count=0, volume=bv)
+    if bv and node.parent_id is not None and node.position is not None:
+        _propagate(session, start=(node.parent_id, node.position), count=0, volume=bv)
     if newly_active and node.sponsor_side is not None and member.sponsor_id is not None:
         column = f"active_directs_{node.sponsor_side}"
         session.execute(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import wallets
@@ -21,28 +20,6 @@ def current_plan(session: Session, *, user_id: int) -> Plan | None:
         .order_by(Purchase.id.desc())
         .limit(1)
     )
-
-
-# Built once (building a statement costs more than running a cached one).
-PLANS_OF = (
-    select(Purchase.user_id, Plan)
-    .join(Plan, Plan.id == Purchase.plan_id)
-    .where(
-        Purchase.id.in_(
-            select(func.max(Purchase.id))
-            .where(Purchase.user_id.in_(bindparam("ids", expanding=True)))
-            .group_by(Purchase.user_id)
-        )
-    )
-)
-
-
-def plans_of(session: Session, user_ids: Iterable[int]) -> dict[int, Plan]:
-    """Each member's current plan (that of the latest purchase), in one query."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    return {user_id: plan for user_id, plan in session.execute(PLANS_OF, {"ids": ids})}
 
 
 def has_paid_plan(session: Session, *, user_id: int) -> bool:

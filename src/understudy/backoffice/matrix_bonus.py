@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from understudy.backoffice import genealogy
-from understudy.backoffice.earnings import current_plan, pay, plans_of
+from understudy.backoffice.earnings import current_plan, pay
 from understudy.backoffice.models import MatrixCommission, Member, Plan
-from understudy.backoffice.settings import get_settings
 from understudy.backoffice.wallets import Move
 from understudy.core import timers
 
@@ -19,8 +17,9 @@ FORFEIT_TIMER = "backoffice.matrix_forfeit"
 BASIS = 10_000
 
 
-def _qualified(member: Member, plan: Plan) -> bool:
-    return member.active_direct_count >= plan.matrix_directs_needed
+NEW_COMMISSIONS = insert(MatrixCommission).returning(
+    MatrixCommission.id, sort_by_parameter_order=True
+)
 
 
 def award(
@@ -30,53 +29,39 @@ def award(
     price: int,
     now: datetime,
     into: list[Move] | None = None,
-    known: tuple[list[int], dict[int, Plan]] | None = None,
+    known: tuple[list[int], dict[int, Plan], dict[int, int]],
+    deferred: list[dict[str, Any]] | None = None,
 ) -> None:
     """Matrix ancestors at levels 1..MATRIX_DEPTH with the matrix on earn their plan's rate.
 
-    `known`: the matrix ancestors (nearest first) and their plans, when the caller has them.
+    `known`: the matrix ancestors (nearest first), their plans and active directs
+    (genealogy.earners). The commission rows go in with one insert, their timers with one;
+    with `deferred`, the rows are queued there instead, for the caller to write (`recording`).
     """
     if price <= 0:
         return
-    if known is None:
-        levels = get_settings().matrix_depth
-        ancestors = genealogy.matrix_ancestors(session, member_id=buyer.id, levels=levels)
-        plans = plans_of(session, ancestors)
-    else:
-        ancestors, plans = known
-    owed: list[tuple[int, int, int]] = []
+    ancestors, plans, actives = known
+    rows: list[dict[str, Any]] = []
     for level, earner_id in enumerate(ancestors, start=1):
         plan = plans.get(earner_id)
         if plan is None or not plan.matrix_on or level > len(plan.matrix_bp):
             continue
         amount = price * plan.matrix_bp[level - 1] // BASIS
-        if amount > 0:
-            owed.append((level, earner_id, amount))
-    if not owed:
-        return
-    earners = {
-        m.id: m
-        for m in session.scalars(
-            select(Member)
-            .where(Member.id.in_([earner for _, earner, _ in owed]))
-            .execution_options(populate_existing=True)
-        )
-    }
-    for level, earner_id, amount in owed:
-        plan = plans[earner_id]
+        if amount <= 0:
+            continue
         description = f"Matrix Bonus Level {level} - {buyer.username}"
-        row = MatrixCommission(
-            earner_id=earner_id,
-            buyer_id=buyer.id,
-            level=level,
-            amount=amount,
-            description=description,
-            status="paid",
-            created_at=now,
-        )
-        if _qualified(earners[earner_id], plan):
-            row.resolved_at = now
-            session.add(row)
+        row = {
+            "earner_id": earner_id,
+            "buyer_id": buyer.id,
+            "level": level,
+            "amount": amount,
+            "description": description,
+            "status": "paid",
+            "created_at": now,
+            "resolved_at": now,
+            "hold_until": None,
+        }
+        if actives[earner_id] >= plan.matrix_directs_needed:
             pay(
                 session,
                 user_id=earner_id,
@@ -85,12 +70,63 @@ def award(
                 now=now,
                 into=into,
             )
-            continue
-        row.status = "held"
-        row.hold_until = now + timedelta(days=plan.matrix_hold_days)
-        session.add(row)
-        session.flush()
-        timers.schedule(session, kind=FORFEIT_TIMER, key=str(row.id), due_at=row.hold_until)
+        else:
+            hold_until = now + timedelta(days=plan.matrix_hold_days)
+            row.update(status="held", resolved_at=None, hold_until=hold_until)
+        rows.append(row)
+    if not rows:
+        return
+    if deferred is not None:
+        deferred.extend(rows)
+        return
+    session.flush()
+    ids = session.connection().execute(NEW_COMMISSIONS, rows).scalars().all()
+    timers.schedule_all(
+        session,
+        [
+            (FORFEIT_TIMER, str(row_id), row["hold_until"], None)
+            for row_id, row in zip(ids, rows, strict=True)
+            if row["status"] == "held"
+        ],
+    )
+
+
+COMMISSION_COLUMNS = (
+    "earner_id",
+    "buyer_id",
+    "level",
+    "amount",
+    "description",
+    "status",
+    "hold_until",
+    "created_at",
+    "resolved_at",
+)
+
+
+def recording(rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: CTEs writing these commission rows (from `award(deferred=...)`) and the
+    forfeit timers of the held ones, with their parameters, to run within another statement."""
+    values = ", ".join(
+        "(" + ", ".join(f":mc_{column}_{i}" for column in COMMISSION_COLUMNS) + ")"
+        for i in range(len(rows))
+    )
+    params: dict[str, Any] = {"mc_kind": FORFEIT_TIMER}
+    for i, row in enumerate(rows):
+        params |= {f"mc_{column}_{i}": row[column] for column in COMMISSION_COLUMNS}
+    sql = f"""
+    commissions AS (
+        INSERT INTO backoffice_matrix_commissions ({", ".join(COMMISSION_COLUMNS)})
+        VALUES {values}
+        RETURNING id, status, hold_until
+    ), forfeits AS (
+        INSERT INTO timers (kind, key, due_at, payload, attempts, last_error)
+        SELECT :mc_kind, CAST(c.id AS VARCHAR), c.hold_until, CAST('{{}}' AS JSON), 0, NULL
+        FROM commissions c WHERE c.status = 'held'
+        ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at,
+            payload = excluded.payload, attempts = 0, last_error = NULL
+    )"""
+    return sql, params
 
 
 def release(

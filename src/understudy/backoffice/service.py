@@ -1,4 +1,4 @@
-"""Member rules: sign-up, login, profile edits, security tokens. One transaction each, no HTTP."""
+"""Member rules: login, profile edits, security tokens, wallets (sign-up: `signup`); no HTTP."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from understudy.backoffice import binary, compensation, genealogy, images, wallets
+from understudy.backoffice import binary, images, wallets
 from understudy.backoffice.errors import (
     error,
     form_errors,
@@ -20,41 +20,25 @@ from understudy.backoffice.errors import (
     security_token_failed,
     user_not_found,
 )
-from understudy.backoffice.models import Member, Plan, SecurityToken
-from understudy.backoffice.reference import FREE_PLAN, LEG_IDS, country_codes
-from understudy.backoffice.settings import get_settings
+from understudy.backoffice.models import Member, SecurityToken
+from understudy.backoffice.reference import LEG_IDS, country_codes
+from understudy.backoffice.signup import (
+    BLANK,
+    EMAIL,
+    MIN_PASSWORD,
+    NOT_INCLUDED,
+    TAKEN,
+    TOO_SHORT,
+    blank,
+)
+from understudy.backoffice.signup import SIGNUP_FIELDS as SIGNUP_FIELDS
+from understudy.backoffice.signup import create_member as create_member
 from understudy.backoffice.wire import Upload
-from understudy.core import ledger
 from understudy.core.mail import queue_mail
 from understudy.core.passwords import hash_password, verify_password
 
-USERNAME = re.compile(r"[A-Za-z0-9_.]{3,30}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MIN_PASSWORD = 6
-TOO_SHORT = f"is too short (minimum is {MIN_PASSWORD} characters)"
-TAKEN = "has already been taken"
-BLANK = "can't be blank"
-NOT_INCLUDED = "is not included in the list"
 TOKEN_TTL = timedelta(hours=1)
-SIGNUP_FIELDS = (
-    "sponsor",
-    "first_name",
-    "last_name",
-    "email",
-    "user_name",
-    "mobile",
-    "password",
-    "country_code",
-)
-
-
-def blank(value: str | None) -> bool:
-    """Rails' blank?: missing, empty or only whitespace."""
-    return value is None or not value.strip()
-
-
 BY_USERNAME = select(Member).where(Member.username_key == bindparam("key"))
-PLAN_NAMED = select(Plan).where(Plan.name == bindparam("name"))
 
 
 def by_username(session: Session, username: str) -> Member | None:
@@ -78,19 +62,6 @@ def _email_taken(session: Session, email: str, *, other_than: int | None = None)
     if other_than is not None:
         stmt = stmt.where(Member.id != other_than)
     return session.scalar(stmt.limit(1)) is not None
-
-
-def _taken(session: Session, username: str, email: str) -> tuple[bool, bool]:
-    """Whether the username and the e-mail (any case) are taken, in one query."""
-    keys = {"name": username.lower(), "email": email.strip().lower()}
-    rows = session.execute(TAKEN_KEYS, keys).all()
-    return any(row[0] for row in rows), any(row[1] for row in rows)
-
-
-_name, _email = bindparam("name"), bindparam("email")
-TAKEN_KEYS = select(Member.username_key == _name, Member.email_key == _email).where(
-    or_(Member.username_key == _name, Member.email_key == _email)
-)
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -129,93 +100,6 @@ def hash_if_acceptable(password: str | None) -> str | None:
     if password is None or blank(password) or len(password) < MIN_PASSWORD:
         return None
     return hash_password(password)
-
-
-# --- sign-up -------------------------------------------------------------------------------------
-
-
-def create_member(
-    session: Session,
-    *,
-    fields: dict[str, str | None],
-    plan_name: str | None,
-    now: datetime,
-    password_hash: str | None = None,
-) -> Member:
-    """Validate, create, place the member and buy its plan, in the caller's transaction.
-
-    `password_hash`, when given, is the already hashed password (bulk loads hash it once).
-    """
-    missing = {name: [BLANK] for name in SIGNUP_FIELDS if blank(fields.get(name))}
-    if missing:
-        raise form_errors(422, missing)
-    value = {name: (fields[name] or "").strip() for name in SIGNUP_FIELDS}
-    password = fields["password"] or ""
-    details: dict[str, list[str]] = {}
-    username = value["user_name"]
-    name_taken, email_taken = _taken(session, username, value["email"])
-    if name_taken:
-        details.setdefault("user_name", []).append(TAKEN)
-    if not USERNAME.fullmatch(username):
-        details.setdefault("user_name", []).append("is invalid")
-    if email_taken:
-        details.setdefault("email", []).append(TAKEN)
-    if not EMAIL.fullmatch(value["email"]):
-        details.setdefault("email", []).append("is invalid")
-    if value["country_code"] not in country_codes():
-        details["country_code"] = [NOT_INCLUDED]
-    if len(password) < MIN_PASSWORD:
-        details["password"] = [TOO_SHORT]
-    sponsor = by_username(session, value["sponsor"])
-    if sponsor is None:
-        details["sponsor"] = ["must exist"]
-    plan_name = FREE_PLAN if blank(plan_name) else (plan_name or "").strip()
-    plan = session.scalar(PLAN_NAMED, {"name": plan_name})
-    if plan is None:
-        details["plan"] = [NOT_INCLUDED]
-    elif (
-        not details
-        and sponsor is not None
-        and plan.price
-        > wallets.balance(session, user_id=sponsor.id, wallet_id=get_settings().purchase_wallet)
-    ):
-        details["plan"] = ["exceeds the sponsor's balance"]
-    if details:
-        raise invalid_data(details)
-    assert sponsor is not None and plan is not None
-    settings = get_settings()
-    member = Member(
-        username=username,
-        username_key=username.lower(),
-        email=value["email"],
-        email_key=value["email"].lower(),
-        first_name=value["first_name"],
-        last_name=value["last_name"],
-        mobile=value["mobile"],
-        country_code=value["country_code"],
-        password_hash=password_hash or hash_password(password),
-        language="en",
-        default_leg=settings.default_leg,
-        request_token_on_edit=settings.request_token_on_edit,
-        sponsor_id=sponsor.id,
-        created_at=now,
-    )
-    # Placements serialize here, before the insert, so ids follow placement order.
-    genealogy.lock_placements(session)
-    session.add(member)
-    session.flush()
-    genealogy.attach_sponsor(session, member=member)
-    genealogy.place_matrix(
-        session, member_id=member.id, sponsor_id=sponsor.id, width=settings.matrix_width
-    )
-    try:
-        compensation.purchase(session, member=member, plan=plan, now=now, new_member=True)
-    except ledger.InsufficientFunds:
-        raise invalid_data({"plan": ["exceeds the sponsor's balance"]}) from None
-    # After the purchase: placement then adds the member and its BV to every binary ancestor's
-    # leg in one statement (a purchase before placement leaves the binary tree to it).
-    binary.place(session, member=member, now=now, bought=(plan.bv, plan.price > 0))
-    return member
 
 
 # --- profile edits -------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import WalletEntry
 from understudy.core import ledger
+from understudy.core.db import UTCDateTime
 
 __all__ = ["Move", "WalletEntry"]
 
@@ -78,21 +81,30 @@ ACCOUNT_IDS = select(ledger.Account.key, ledger.Account.id).where(
 BALANCES = select(ledger.Account.balance, ledger.Account.id).where(
     ledger.Account.id.in_(bindparam("ids", expanding=True))
 )
-WALLET_ROWS = insert(WalletEntry)
 BALANCE_BY_KEY = select(ledger.Account.balance).where(ledger.Account.key == bindparam("key"))
 
 
-def write_many(session: Session, moves: Sequence[Move], *, label: str, now: datetime) -> None:
+def write_many(
+    session: Session,
+    moves: Sequence[Move],
+    *,
+    label: str,
+    now: datetime,
+    also: tuple[str, dict[str, Any]] | None = None,
+) -> None:
     """Append several wallet rows, in order, with one ledger posting (two when an account
     both pays and earns in the batch: its debit is then checked on its own, before credits).
 
-    Raises ledger.InsufficientFunds when a debit would take a wallet below zero.
+    `also` (PostgreSQL): data-modifying CTEs and their parameters, run with the statement
+    that opens the accounts. Raises ledger.InsufficientFunds when a debit would take a
+    wallet below zero.
     """
     if not moves:
+        if also is not None:
+            session.connection().execute(text(f"WITH {also[0]} SELECT 1"), also[1])
         return
-    ids = _open_accounts(
-        session, {account_key(m.user_id, m.wallet_id) for m in moves} | {WORLD_KEY}, now
-    )
+    keys = {account_key(m.user_id, m.wallet_id) for m in moves} | {WORLD_KEY}
+    ids = _open_accounts(session, keys, now, also=also)
     account_of = [ids[account_key(m.user_id, m.wallet_id)] for m in moves]
     signs: dict[int, set[bool]] = defaultdict(set)
     for account_id, move in zip(account_of, moves, strict=True):
@@ -113,26 +125,37 @@ def write_many(session: Session, moves: Sequence[Move], *, label: str, now: date
                 world = [(ids[WORLD_KEY], -total)] if total else []
                 posting = [(a, v) for a, v in net.items() if v] + world
                 ledger.post(session, lines=posting, label=label, now=now, ref=_new_ref())
-    rows = session.execute(BALANCES, {"ids": sorted(set(account_of))}).all()
-    final = {account_id: balance for balance, account_id in rows}
-    balances: list[int] = [0] * len(moves)
+    # Each row's balance: its account's balance now, less the amounts of its later rows.
+    later = [0] * len(moves)
+    pending: dict[int, int] = defaultdict(int)
     for index in range(len(moves) - 1, -1, -1):
-        balances[index] = final[account_of[index]]
-        final[account_of[index]] -= moves[index].amount
-    session.connection().execute(
-        WALLET_ROWS,
-        [
-            {
-                "user_id": m.user_id,
-                "wallet_id": m.wallet_id,
-                "amount": m.amount,
-                "balance": after,
-                "description": m.description,
-                "created_at": now,
-            }
-            for m, after in zip(moves, balances, strict=True)
-        ],
+        later[index] = pending[account_of[index]]
+        pending[account_of[index]] += moves[index].amount
+    params: dict[str, Any] = {"now": now}
+    for index, move in enumerate(moves):
+        params |= {
+            f"u{index}": move.user_id,
+            f"w{index}": move.wallet_id,
+            f"a{index}": move.amount,
+            f"k{index}": account_of[index],
+            f"l{index}": later[index],
+            f"d{index}": move.description,
+        }
+    session.connection().execute(_wallet_rows(len(moves)), params)
+
+
+@lru_cache(maxsize=64)
+def _wallet_rows(count: int) -> Any:
+    """INSERT of `count` wallet rows, in order, each balance read from its ledger account."""
+    values = ", ".join(
+        f"(:u{i}, :w{i}, :a{i}, (SELECT balance FROM ledger_accounts WHERE id = :k{i}) - :l{i},"
+        f" :d{i}, :now)"
+        for i in range(count)
     )
+    return text(
+        "INSERT INTO backoffice_wallet_entries"
+        " (user_id, wallet_id, amount, balance, description, created_at) VALUES " + values
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def _new_ref() -> str:
@@ -140,10 +163,48 @@ def _new_ref() -> str:
     return "bo" + secrets.token_hex(12)
 
 
-def _open_accounts(session: Session, keys: set[str], now: datetime) -> dict[str, int]:
+# PostgreSQL: the accounts' ids, creating the missing ones, in one statement (an account
+# created meanwhile by another transaction is missed here and read again afterwards).
+OPEN_ACCOUNTS = f"""
+    made AS (
+        INSERT INTO ledger_accounts (key, currency, balance, held, allow_negative, created_at)
+        SELECT k, '{CURRENCY}', 0, 0, k = '{WORLD_KEY}', :now
+        FROM unnest(CAST(:keys AS VARCHAR[])) AS k
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.key = k)
+        ON CONFLICT (key) DO NOTHING
+        RETURNING key, id
+    )
+    SELECT key, id FROM made
+    UNION ALL
+    SELECT key, id FROM ledger_accounts WHERE key = ANY(CAST(:keys AS VARCHAR[]))
+    """
+
+
+@lru_cache(maxsize=64)
+def _opening(also: str | None) -> Any:
+    """OPEN_ACCOUNTS, after other CTEs when given."""
+    ctes = OPEN_ACCOUNTS if also is None else f"{also}, {OPEN_ACCOUNTS}"
+    return text(f"WITH {ctes}").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _open_accounts(
+    session: Session,
+    keys: set[str],
+    now: datetime,
+    *,
+    also: tuple[str, dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """Ledger account ids of these keys, creating the missing ones as open_account does
     (only the outside world's account may go negative)."""
     account = ledger.Account
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = {"keys": sorted(keys), "now": now} | (also[1] if also else {})
+        opening = _opening(also[0] if also else None)
+        found = dict(session.connection().execute(opening, wanted).all())
+        if keys <= found.keys():
+            return found
+    elif also is not None:
+        raise ValueError("`also` runs on PostgreSQL only")
     found = dict(session.execute(ACCOUNT_IDS, {"keys": sorted(keys)}).all())
     if WORLD_KEY in keys and WORLD_KEY not in found:
         world = ledger.open_account(
