@@ -167,9 +167,8 @@ async def test_request_fund_disburse_and_schedule(
 
     funded = await rpc(client, FUND, {"loan_id": loan_id}, session=lender)
     assert funded == {"status": "success", "loan_id": loan_id, "state": "funded"}
-    eur = await wallet(client, lender, "EUR")
-    assert (eur["sum"], eur["reserved"]) == (1000, 600)
-    await advance(client, 0)  # disbursement: a timer with no delay
+    # Disbursement is a timer with no delay: the funding hold is posted by the next call that
+    # reads the lender's money (or by the sweeper), so the wallet already shows it done.
     eur = await wallet(client, lender, "EUR")
     assert (eur["sum"], eur["reserved"]) == (400, 0)
     assert (await wallet(client, b, "EUR"))["sum"] == 600
@@ -260,6 +259,20 @@ async def test_instalments_collected_on_due_dates_then_repaid(
     with ctx.db.read() as s:
         repayments = s.scalar(select(func.count()).where(ledger.Posting.label == "Loan repayment"))
     assert repayments == 3
+    assert_ledger_sound(ctx)
+
+
+async def test_wallets_and_statement_show_a_due_collection_before_any_loan_call(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    b, lender, loan_id = await active_loan(client, ctx, term=3, amount=300, interest_rate=0)
+    plan = (await rpc(client, GET, {"loan_id": loan_id}, session=b))["instalments"]
+    await advance_to(client, plan[0]["date"])  # no sweeper runs in these tests
+    b, lender = signin(ctx, "b@example.com"), signin(ctx, "l@example.com")
+    assert (await wallet(client, lender, "EUR"))["sum"] == 2000 - 300 + 100
+    line = (await rpc(client, TX, session=b))[0]
+    assert (line["type"], line["debit"]) == ("Loan repayment", 100)
+    assert (await wallet(client, b, "EUR"))["sum"] == 200
     assert_ledger_sound(ctx)
 
 

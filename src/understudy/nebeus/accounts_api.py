@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from understudy.core.money import major_number
-from understudy.nebeus import banking, card2card, cards, identity, trading, withdrawals
-from understudy.nebeus.dashboard_api import render_movement
+from understudy.nebeus import banking, cards, identity, trading, withdrawals
+from understudy.nebeus.dashboard_api import render_movement, settle_caller
 from understudy.nebeus.jsonrpc import Call, Failure, field_error, route
 from understudy.nebeus.models import MoneyAccount
 from understudy.nebeus.params import (
@@ -65,19 +65,10 @@ def get_currencies(call: Call) -> list[dict[str, Any]]:
     ]
 
 
-def _settle(call: Call) -> None:
-    """Apply the caller's due payouts first (lazy timers); only then does the call write."""
-    due = withdrawals.due_for(call.db, user_id=call.uid, now=call.now)
-    if due or card2card.due_for(call.db, user_id=call.uid, now=call.now):
-        call.require_write()
-        withdrawals.settle_due(call.db, user_id=call.uid, now=call.now)
-        card2card.settle_due(call.db, user_id=call.uid, now=call.now)
-
-
 @route("/accounts/1.0/json", readonly=True, summary="The caller's wallets")
 def accounts(call: Call) -> list[dict[str, Any]]:
     """The caller's wallets in creation order with balance, reserved and available."""
-    _settle(call)
+    settle_caller(call)
     rates = banking.rates(call.db)
     return [
         {
@@ -117,7 +108,7 @@ def create_account(call: Call) -> dict[str, Any]:
 )
 def transactions(call: Call) -> list[dict[str, Any]]:
     """Posted lines of the caller's wallets (or one), newest first, dashboard-shaped."""
-    _settle(call)
+    settle_caller(call)
     account_id = None
     if call.params.get("account_id") not in (None, False, ""):
         account_id = _account(call, "account_id").id

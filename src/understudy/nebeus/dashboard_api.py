@@ -55,8 +55,9 @@ def _verification(statuses: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _settle(call: Call) -> None:
-    """Apply the caller's due timers first; only then does the call write."""
+def settle_caller(call: Call) -> None:
+    """Apply the caller's due timers first (payouts, loan collections), so every figure is
+    current; only then does the call write."""
     if dashboard.settle_needed(call.db, user_id=call.uid, now=call.now):
         call.require_write()
         dashboard.settle(call.db, user_id=call.uid, now=call.now)
@@ -67,7 +68,7 @@ def partner_dashboard(call: Call) -> dict[str, Any]:
     """Profile, KYC points, credit rank and rating, wallets, newest lines, upcoming
     instalments and reserved money, all derived from the caller's data."""
     assert call.user is not None
-    _settle(call)
+    settle_caller(call)
     base_url = get_settings().public_url or str(call.request.base_url)
     return dashboard_body(call.db, user=call.user, base_url=base_url)
 
@@ -142,7 +143,7 @@ def dashboard_graphic(call: Call) -> dict[str, Any]:
         currency = str(value).strip().upper() if isinstance(value, str) else ""
         if currency not in banking.SUPPORTED:
             raise field_error("currency", "Currency is not supported")
-    _settle(call)
+    settle_caller(call)
     return graphic_body(call.db, user=call.user, currency=currency, now=call.now)
 
 
