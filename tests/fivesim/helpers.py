@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import hypothesis
+from hypothesis import HealthCheck
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from sqlalchemy import select
 
 from tests.conftest import ADMIN
@@ -115,3 +119,25 @@ def assert_error(answer: httpx.Response, text: str, status: int = 400) -> None:
     """A documented plain-text error."""
     assert (answer.status_code, answer.text) == (status, text)
     assert answer.headers["content-type"].startswith("text/plain")
+
+
+def run_machine(
+    make: Callable[[httpx.Client], RuleBasedStateMachine],
+    base_url: str,
+    *,
+    examples: int,
+    steps: int,
+) -> None:
+    """Run a state machine against the live server, reproducibly (derandomized, no database)."""
+    with httpx.Client(base_url=base_url) as client:
+        run_state_machine_as_test(
+            lambda: make(client),
+            settings=hypothesis.settings(
+                max_examples=examples,
+                stateful_step_count=steps,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture],
+            ),
+        )

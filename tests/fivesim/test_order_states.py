@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,28 +18,23 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 from sqlalchemy import func, select
 
 from tests.conftest import ADMIN
-from tests.fivesim.helpers import CONTROL, assert_invariants, assert_stock_counted, bearer
+from tests.fivesim.helpers import (
+    CONTROL,
+    assert_invariants,
+    assert_stock_counted,
+    bearer,
+    run_machine,
+)
 from understudy.context import AppContext
 from understudy.fivesim.models import Payment
-from understudy.fivesim.settings import get_settings
 
 EVENTS = st.lists(st.sampled_from(["sms", "finish", "cancel", "ban", "wait", "check"]), max_size=10)
 ACTIVE = ("PENDING", "RECEIVED")
 _emails = itertools.count()
-
-
-@pytest.fixture
-def unlimited(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def _expected(status: str, event: str, waited: int) -> tuple[str, int, str | None]:
@@ -257,18 +251,7 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.slow
 def test_order_lifecycle_with_the_clock(base_url: str, ctx: AppContext, unlimited: None) -> None:
     SEEN.clear()
-    with httpx.Client(base_url=base_url) as client:
-        run_state_machine_as_test(
-            lambda: Lifecycle(client, ctx),
-            settings=hypothesis.settings(
-                max_examples=10,
-                stateful_step_count=20,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture],
-            ),
-        )
+    run_machine(lambda client: Lifecycle(client, ctx), base_url, examples=10, steps=20)
     assert_invariants(ctx)
     expected = {"blocked", "block lifted", "refused", "expired TIMEOUT", "expired FINISHED"}
     assert expected <= set(SEEN), SEEN

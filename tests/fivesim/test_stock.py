@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import httpx
-import hypothesis
-import pytest
-from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -16,26 +12,21 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from tests.conftest import ADMIN
-from tests.fivesim.helpers import CONTROL, assert_invariants, assert_stock_counted, bearer
+from tests.fivesim.helpers import (
+    CONTROL,
+    assert_invariants,
+    assert_stock_counted,
+    bearer,
+    run_machine,
+)
 from understudy.context import AppContext
-from understudy.fivesim.settings import get_settings
 
 OPERATORS = ("beeline", "mts")
 PRODUCTS = ("vkontakte", "telegram", "whatsapp")
 _serial = itertools.count()
-
-
-@pytest.fixture
-def unlimited(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 class Stock(RuleBasedStateMachine):
@@ -130,16 +121,5 @@ class Stock(RuleBasedStateMachine):
 
 
 def test_stock_counters_match_a_recount(base_url: str, ctx: AppContext, unlimited: None) -> None:
-    with httpx.Client(base_url=base_url) as client:
-        run_state_machine_as_test(
-            lambda: Stock(client, ctx),
-            settings=hypothesis.settings(
-                max_examples=5,
-                stateful_step_count=15,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture],
-            ),
-        )
+    run_machine(lambda client: Stock(client, ctx), base_url, examples=5, steps=15)
     assert_invariants(ctx)
