@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from understudy import __version__, observability, ops
+from understudy import __version__, console, observability, ops
 from understudy.config import Settings
 from understudy.context import AppContext
 from understudy.control import api as control_api
@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             app.include_router(
                 service.control_router, prefix=f"{CONTROL_PREFIX}/{service.name}", tags=["sandbox"]
             )
+    console.mount(app, ctx)
     _install_error_handlers(app, services)
     install_openapi(app)
     shortcuts = {s.name: s.shortcuts for s in services if s.shortcuts}

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from understudy.config import Settings, UnsafeSettingError
+from understudy.console.cli import cli as console_cli
 from understudy.core.db import mask_url
 
 console = Console(stderr=True)
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(console_cli, name="console")
 
 DbOption = Annotated[
     str | None,

@@ -36,11 +36,28 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, gt=0)
     threads: int = Field(default=40, gt=0, le=1000)
     worker_healthcheck_timeout: int = Field(default=60, gt=0)
+    # Operator console (/admin): cookie flags, session expiry (seconds), login rate limits.
+    console_secure_cookies: bool = False
+    console_idle_timeout: int = Field(default=30 * 60, gt=0)
+    console_session_lifetime: int = Field(default=12 * 60 * 60, gt=0)
+    console_login_limit_ip: str = "20/minute"
+    console_login_limit_user: str = "5/minute"
 
     @field_validator("admin_token", "redis_url", "smtp_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("console_login_limit_ip", "console_login_limit_user")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit like '5/minute'") from None
+        return value
 
     @field_validator("services")
     @classmethod

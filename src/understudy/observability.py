@@ -60,7 +60,8 @@ DURATION_BUCKETS = (
     30.0,
 )
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-OWNERS = frozenset({*ALL_SERVICES, "sandbox", "operations"})
+OWNERS = frozenset({*ALL_SERVICES, "sandbox", "operations", "console"})
+CONSOLE_PREFIX = "/admin"  # the operator console, a mounted sub-application
 SERVICE_PREFIXES = (("/v1", "fivesim"), ("/api/v1", "backoffice"))
 
 _REQUEST_ID_HEADER = b"x-request-id"
@@ -292,6 +293,22 @@ def _owner(path: str, tags: list[Any], is_api_route: bool) -> str:
     return "nebeus" if is_api_route else "operations"
 
 
+def _console_route(scope: Scope) -> str | None:
+    """The route template of a console request (its own router's, under the prefix), else None."""
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    path = scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if path != CONSOLE_PREFIX and not path.startswith(CONSOLE_PREFIX + "/"):
+        return None
+    # The console's router leaves its own route (a path under the prefix) in the scope; a request
+    # refused before routing (e.g. a missing CSRF token) counts under the prefix itself.
+    inner = getattr(scope.get("route"), "path_format", None)
+    if isinstance(inner, str) and scope.get("root_path", "").endswith(CONSOLE_PREFIX):
+        return CONSOLE_PREFIX + inner
+    return CONSOLE_PREFIX
+
+
 @dataclass(frozen=True)
 class _Template:
     regex: re.Pattern[str] | None
@@ -362,6 +379,9 @@ class RouteTemplates:
         shortcut = scope.get(SHORTCUT_ROUTE)
         if shortcut is not None:
             return shortcut  # type: ignore[no-any-return]
+        console = _console_route(scope)
+        if console is not None:
+            return "console", console
         candidates = self._lookup(scope)
         if candidates is None:
             return NO_SERVICE, UNMATCHED

@@ -70,5 +70,6 @@ def load_all(names: tuple[str, ...] = ALL_SERVICES) -> list[Service]:
 def import_all_models() -> None:
     """Import every service (and so every table) regardless of which are enabled."""
     importlib.import_module("understudy.core.models")
+    importlib.import_module("understudy.console.models")
     for name in ALL_SERVICES:
         load(name)

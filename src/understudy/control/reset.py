@@ -11,7 +11,8 @@ from understudy.context import AppContext
 from understudy.core.db import Base
 from understudy.services import Service
 
-KERNEL_KEPT_TABLES = ("instance_secrets",)
+# Installation-level rows a sandbox reset keeps: secrets, operator accounts and their audit log.
+KERNEL_KEPT_TABLES = ("instance_secrets", "console_operators", "console_audit")
 
 
 def seed_all(session: Session, ctx: AppContext, services: Iterable[Service]) -> None:
