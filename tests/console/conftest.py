@@ -10,6 +10,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from understudy.config import Settings
 from understudy.console import operators
 from understudy.console.models import AuditEntry, ConsoleOperator
 from understudy.context import AppContext
@@ -19,6 +20,15 @@ USERNAME = "Alice"
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CHEAP = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with hourly login limits: a minute window could roll over during a
+    test and (sliding window counter) let one more attempt through."""
+    return settings.model_copy(
+        update={"console_login_limit_ip": "20/hour", "console_login_limit_user": "5/hour"}
+    )
 
 
 @pytest.fixture(autouse=True)

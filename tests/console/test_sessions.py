@@ -102,6 +102,7 @@ async def test_login_is_rate_limited_per_username(
 async def test_login_is_rate_limited_per_address(
     client: httpx.AsyncClient, ctx: AppContext, operator: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert ctx.settings.console_login_limit_ip.endswith("/hour")  # conftest: no window rollover
     limit = int(ctx.settings.console_login_limit_ip.split("/")[0])
     for attempt in range(limit):
         assert (await log_in(client, username=f"user{attempt}")).status_code == 400
