@@ -77,9 +77,7 @@ def create(session: Session, username: str, password: str) -> ConsoleOperator:
     )
     session.add(operator)
     session.flush()
-    audit.record(
-        session, "operator.create", target=username, details={"id": operator.id, "via": "cli"}
-    )
+    _record(session, "operator.create", operator)
     return operator
 
 
@@ -90,12 +88,7 @@ def set_password(session: Session, username: str, password: str) -> ConsoleOpera
     operator.password_hash = hash_password(password)
     operator.password_changed_at = wall_now()
     operator.session_version += 1
-    audit.record(
-        session,
-        "operator.set_password",
-        target=operator.username,
-        details={"id": operator.id, "via": "cli"},
-    )
+    _record(session, "operator.set_password", operator)
     return operator
 
 
@@ -105,12 +98,7 @@ def disable(session: Session, username: str) -> ConsoleOperator:
     if operator.active:
         operator.active = False
         operator.session_version += 1
-        audit.record(
-            session,
-            "operator.disable",
-            target=operator.username,
-            details={"id": operator.id, "via": "cli"},
-        )
+        _record(session, "operator.disable", operator)
     return operator
 
 
@@ -119,13 +107,15 @@ def enable(session: Session, username: str) -> ConsoleOperator:
     operator = _get(session, username)
     if not operator.active:
         operator.active = True
-        audit.record(
-            session,
-            "operator.enable",
-            target=operator.username,
-            details={"id": operator.id, "via": "cli"},
-        )
+        _record(session, "operator.enable", operator)
     return operator
+
+
+def _record(session: Session, action: str, operator: ConsoleOperator) -> None:
+    """Audit a change to an operator made from the command line (the only place they change)."""
+    audit.record(
+        session, action, target=operator.username, details={"id": operator.id, "via": "cli"}
+    )
 
 
 def list_all(session: Session) -> list[ConsoleOperator]:
