@@ -34,7 +34,7 @@ class Call:
 
     @property
     def path(self) -> str:
-        return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE[m.group(1)], self.template)
+        return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE.get(m.group(1), "1"), self.template)
 
     def __str__(self) -> str:
         return f"{self.method} {self.template}"

@@ -1,0 +1,7 @@
+"""The console's fivesim pages (custom ConsolePage views and sqladmin ModelViews)."""
+
+from __future__ import annotations
+
+from sqladmin import BaseView
+
+PAGES: list[type[BaseView]] = []
