@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import Field, Form, IntegerField, StringField, ValidationError
-from wtforms.validators import InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import InputRequired, Length, Regexp
 
 from understudy.console.fivesim.money import parse_amount
 from understudy.fivesim import orders
 from understudy.fivesim.vendor import RESERVES, SLUG
 
 CONTROL = {"class": "form-control"}
+MAX_COUNT = 10_000  # as the control plane's `stock`
 
 
 class Amount:
@@ -31,6 +32,12 @@ def not_any(form: Form, field: Field) -> None:
     """Validator: `any` is the buyers' wildcard, not a name."""
     if field.data == orders.ANY:
         raise ValidationError("`any` is reserved for buyers; choose another name.")
+
+
+def stock_count(form: Form, field: Field) -> None:
+    """Validator: 0..10000 numbers (a value that is no integer already has its error)."""
+    if field.data is not None and not 0 <= field.data <= MAX_COUNT:
+        raise ValidationError(f"Between 0 and {MAX_COUNT:,}.")
 
 
 def _slug(label: str, description: str) -> StringField:
@@ -76,7 +83,7 @@ class PriceForm(Form):
     count = IntegerField(
         "Free numbers, at least",
         default=0,
-        validators=[InputRequired(message="Enter a whole number."), NumberRange(0, 10_000)],
+        validators=[InputRequired(message="Enter a whole number."), stock_count],
         description="Sandbox-vendor numbers are added until this many are free (0 adds none).",
         render_kw=CONTROL,
     )
