@@ -1,0 +1,188 @@
+"""Members: a searchable list (username, e-mail, name) and one member's page with wallets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqladmin import expose
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+from starlette.requests import Request
+from starlette.responses import Response
+
+from understudy.backoffice import wallets
+from understudy.backoffice.earnings import current_plan
+from understudy.backoffice.models import BinaryNode, MatrixNode, Member, Ticket
+from understudy.backoffice.reference import WALLETS
+from understudy.backoffice.wire import decimal_string
+from understudy.console.backoffice.lookup import plan_name
+from understudy.console.pages import ConsolePage, Pager
+
+COUNT_CAP = 10_000  # a list counts at most this many matches (a million-member table stays cheap)
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, pager: Pager, *, sponsor_id: int | None) -> list[dict[str, Any]]:
+    """One page of members matching the pager's text (id, username, e-mail or name)."""
+    sponsor = aliased(Member)
+    where: list[Any] = []
+    if pager.q:
+        like = _like(pager.q)
+        full_name = func.lower(Member.first_name + " " + Member.last_name)
+        found = [
+            Member.username_key.like(like, escape="\\"),
+            Member.email_key.like(like, escape="\\"),
+            full_name.like(like, escape="\\"),
+        ]
+        if pager.q.isdigit() and int(pager.q) < 2**31:
+            found.append(Member.id == int(pager.q))
+        where.append(or_(*found))
+    if sponsor_id is not None:
+        where.append(Member.sponsor_id == sponsor_id)
+    matches = select(Member.id).where(*where).limit(COUNT_CAP).subquery()
+    pager.total = session.scalar(select(func.count()).select_from(matches)) or 0
+    rows = session.execute(
+        select(
+            Member.id,
+            Member.username,
+            Member.email,
+            Member.first_name,
+            Member.last_name,
+            Member.country_code,
+            Member.direct_count,
+            Member.created_at,
+            sponsor.username.label("sponsor"),
+            plan_name(Member.id).label("plan"),
+        )
+        .outerjoin(sponsor, sponsor.id == Member.sponsor_id)
+        .where(*where)
+        .order_by(Member.id)
+        .offset(pager.offset)
+        .limit(pager.size)
+    ).all()
+    return [row._asdict() for row in rows]
+
+
+@dataclass(frozen=True)
+class Wallet:
+    """One of a member's five wallets and its balance."""
+
+    id: int
+    name: str
+    balance: str
+
+
+def profile(session: Session, member_id: int) -> dict[str, Any] | None:
+    """What the member page shows: the member, sponsor, plan, wallets and tree positions."""
+    member = session.get(Member, member_id) if 0 < member_id < 2**31 else None
+    if member is None:
+        return None
+    sponsor = session.get(Member, member.sponsor_id) if member.sponsor_id else None
+    plan = current_plan(session, user_id=member.id)
+    binary = session.get(BinaryNode, member.id)
+    matrix = session.get(MatrixNode, member.id)
+    return {
+        "member": {
+            c: getattr(member, c)
+            for c in (
+                "id",
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "mobile",
+                "country_code",
+                "language",
+                "default_leg",
+                "binary_state",
+                "tank_until",
+                "direct_count",
+                "active_direct_count",
+                "request_token_on_edit",
+                "created_at",
+            )
+        },
+        "sponsor": None if sponsor is None else {"id": sponsor.id, "username": sponsor.username},
+        "plan": None if plan is None else plan.name,
+        "wallets": [
+            Wallet(
+                wallet_id,
+                name,
+                decimal_string(wallets.balance(session, user_id=member.id, wallet_id=wallet_id)),
+            )
+            for wallet_id, name in zip(wallets.WALLET_IDS, WALLETS, strict=True)
+        ],
+        "binary": None
+        if binary is None
+        else {
+            "parent_id": binary.parent_id,
+            "position": binary.position,
+            "left_count": binary.left_count,
+            "right_count": binary.right_count,
+        },
+        "matrix_parent_id": None if matrix is None else matrix.parent_id,
+        "tickets": session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.user_id == member.id)
+        )
+        or 0,
+    }
+
+
+class MembersPage(ConsolePage):
+    name = "Members"
+    category = "backoffice"
+    icon = "fa-solid fa-users"
+
+    @expose("/backoffice/members", identity="backoffice-member-search")
+    async def members(self, request: Request) -> Response:
+        """Members matching a search, by id."""
+        pager = Pager(request, size=50)
+        raw = request.query_params.get("sponsor", "").strip()
+        sponsor_id = int(raw) if raw.isdigit() and int(raw) < 2**31 else None
+        rows = await self.read(request, lambda s: search(s, pager, sponsor_id=sponsor_id))
+        return await self.render(
+            request,
+            "console/backoffice/members.html",
+            title="Members",
+            pretitle="backoffice",
+            rows=rows,
+            pager=pager,
+            sponsor_id=sponsor_id,
+            capped=pager.total >= COUNT_CAP,
+            member_url=lambda member_id: self.url(
+                request, "backoffice-member", member_id=member_id
+            ),
+        )
+
+    @expose("/backoffice/members/{member_id:int}", identity="backoffice-member")
+    async def member(self, request: Request) -> Response:
+        """One member: profile, sponsor, plan, wallet balances and tree links."""
+        member_id = request.path_params["member_id"]
+        found = await self.read(request, lambda s: profile(s, member_id))
+        if found is None:
+            return await self.render(
+                request,
+                "console/backoffice/not_found.html",
+                status_code=404,
+                title="No such member",
+                pretitle="backoffice",
+                what=f"member {member_id}",
+            )
+        return await self.render(
+            request,
+            "console/backoffice/member.html",
+            title=found["member"]["username"],
+            pretitle="backoffice member",
+            tree_url=lambda kind, who: (
+                self.url(request, f"backoffice-genealogy-{kind}") + f"?member={who}"
+            ),
+            member_url=lambda member_id: self.url(
+                request, "backoffice-member", member_id=member_id
+            ),
+            **found,
+        )
