@@ -15,7 +15,7 @@ from understudy.nebeus.models import Partner, User
 
 def money(minor: int, currency: str) -> str:
     """Minor units as major-unit text with the currency, e.g. "500.00 EUR"."""
-    return f"{to_major(minor, currency)} {currency}"
+    return f"{to_major(minor, currency):f} {currency}"
 
 
 def when(moment: datetime | None) -> str:

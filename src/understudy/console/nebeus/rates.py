@@ -50,7 +50,7 @@ class RateForm(Form):
     rate = StringField(
         "Rate (units per EUR)",
         validators=[InputRequired(message="Rate should be specified"), _valid_rate],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "class": "form-control"},
     )
 
 

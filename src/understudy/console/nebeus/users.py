@@ -31,8 +31,14 @@ RECENT = 50
 class KycStateForm(Form):
     """Set one KYC item's state as an operator (what the control plane's `verification` does)."""
 
-    item = SelectField("Item", choices=[(i, i) for i in kyc.ITEMS])
-    status = SelectField("State", choices=[(s, s.replace("_", " ")) for s in kyc.STATES])
+    item = SelectField(
+        "Item", choices=[(i, i) for i in kyc.ITEMS], render_kw={"class": "form-select"}
+    )
+    status = SelectField(
+        "State",
+        choices=[(s, s.replace("_", " ")) for s in kyc.STATES],
+        render_kw={"class": "form-select"},
+    )
 
 
 @dataclass(frozen=True)
