@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqladmin import expose
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -108,17 +109,14 @@ class PricesPage(FivesimPage):
             except FormError as exc:
                 exc.attach(form)
             else:
-                where = self.url(request, "fivesim-prices")
                 message = (
                     f"{result.country}/{result.operator}/{result.product}: price "
                     f"{rub(result.price)} RUB, {result.count} free."
                 )
-                return self.done(
-                    request,
-                    message,
-                    f"{where}?country={result.country}&operator={result.operator}"
-                    f"&product={result.product}",
+                table = URL(self.url(request, "fivesim-prices")).include_query_params(
+                    country=result.country, operator=result.operator, product=result.product
                 )
+                return self.done(request, message, str(table))
         names = await self.read(request, queries.country_names)
         return await self.show(
             request, "price_set.html", form=form, current=current, countries=names
