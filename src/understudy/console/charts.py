@@ -197,6 +197,7 @@ def render(chart: Chart) -> str:
         "legend_at_bottom": True,
         "legend_at_bottom_columns": min(max(len(shown), 1), 6),
         "show_legend": bool(shown),
+        "show_y_labels": bool(shown),  # (an empty chart's default 0..1 scale means nothing)
         "x_label_rotation": 35 if len(chart.labels) > 6 else 0,
         "truncate_legend": -1,
         "truncate_label": -1,
