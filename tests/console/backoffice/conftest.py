@@ -32,6 +32,16 @@ def field_errors(page: httpx.Response) -> list[str]:
     return [html.unescape(m) for m in FIELD_ERROR.findall(page.text)]
 
 
+def errors_at(page: httpx.Response, field: str) -> list[str]:
+    """The messages shown right after one field's input."""
+    pattern = (
+        rf'id="{field}"[^>]*>(?:[^<]*</textarea>|(?:\s*<option[^>]*>[^<]*</option>)*\s*</select>)?'
+        r'\s*((?:<div class="invalid-feedback">[^<]*</div>\s*)+)'
+    )
+    found = re.search(pattern, page.text)
+    return [] if found is None else [html.unescape(m) for m in FIELD_ERROR.findall(found[1])]
+
+
 def audited(ctx: AppContext, action: str) -> list[AuditEntry]:
     """The audit rows of an action, oldest first."""
     with ctx.db.read() as session:

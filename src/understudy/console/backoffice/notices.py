@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from understudy.backoffice import content, plans
 from understudy.backoffice.models import Member, Notice, Plan
@@ -21,13 +21,13 @@ from understudy.console.pages import ConsolePage, FormError, Pager
 class NoticeForm(Form):
     title = StringField(
         "Title",
-        validators=[InputRequired("A title is required."), Length(max=500), no_nul],
+        validators=[DataRequired("A title is required."), Length(max=500), no_nul],
         filters=[stripped],
         render_kw=CONTROL,
     )
     content = TextAreaField(
         "Content",
-        validators=[InputRequired("Content is required."), Length(max=20_000), no_nul],
+        validators=[DataRequired("Content is required."), Length(max=20_000), no_nul],
         render_kw={**CONTROL, "rows": 5},
         description="Shown verbatim to members (HTML such as <div>…</div> is allowed).",
     )

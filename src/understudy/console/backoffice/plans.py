@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import BooleanField, Form, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from understudy.backoffice import plans
 from understudy.backoffice.models import Plan
@@ -24,7 +24,7 @@ RATES = "Comma-separated percentages per level, e.g. 5, 3, 2 (blank: none)."
 
 
 def _text(label: str, description: str, *, required: bool = False) -> StringField:
-    first = InputRequired(f"{label} is required.") if required else Optional()
+    first = DataRequired(f"{label} is required.") if required else Optional()
     return StringField(
         label,
         validators=[first, Length(max=200), no_nul],

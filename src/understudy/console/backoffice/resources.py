@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import FileField, Form, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, InputRequired, Length, Optional, Regexp
+from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
 from understudy.backoffice import content
 from understudy.backoffice.models import CategoryResource, Resource
@@ -37,7 +37,7 @@ ICON = r"^[a-z0-9 -]+$"
 class CategoryForm(Form):
     title = StringField(
         "Title",
-        validators=[InputRequired("A title is required."), Length(max=100), no_nul],
+        validators=[DataRequired("A title is required."), Length(max=100), no_nul],
         filters=[stripped],
         render_kw=CONTROL,
     )
@@ -45,7 +45,7 @@ class CategoryForm(Form):
         "Icon",
         default="fas fa-file",
         validators=[
-            InputRequired("An icon is required."),
+            DataRequired("An icon is required."),
             Length(max=100),
             Regexp(ICON, message="Font Awesome classes, e.g. fas fa-file-pdf."),
         ],
@@ -58,13 +58,13 @@ class ResourceForm(Form):
     category_id = SelectField("Category", coerce=int, render_kw={"class": "form-select"})
     title = StringField(
         "Title",
-        validators=[InputRequired("A title is required."), Length(max=500), no_nul],
+        validators=[DataRequired("A title is required."), Length(max=500), no_nul],
         filters=[stripped],
         render_kw=CONTROL,
     )
     description = TextAreaField(
         "Description",
-        validators=[InputRequired("A description is required."), Length(max=5000), no_nul],
+        validators=[DataRequired("A description is required."), Length(max=5000), no_nul],
         render_kw={**CONTROL, "rows": 3},
     )
     video = StringField(
