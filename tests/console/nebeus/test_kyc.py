@@ -3,10 +3,12 @@ points following, and a second decision refused without a second effect."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 import httpx
 
+from tests.console.conftest import csrf_token
 from tests.console.nebeus.helpers import (
     PDF,
     PNG,
@@ -143,3 +145,25 @@ async def test_bad_decisions_change_nothing(signed_in: httpx.AsyncClient, ctx: A
     assert unknown.status_code == 400 and "does not exist" in unknown.text
     assert (await dashboard(signed_in, sid))["verification"]["identity"]["status"] == "pending"
     assert audit_rows(ctx, "nebeus.kyc.approve") == audit_rows(ctx, "nebeus.kyc.reject") == []
+
+
+async def test_two_decisions_at_once_take_effect_once(
+    signed_in: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    sid = await user_with_pending(signed_in, ctx, "race@example.com", ("identity", PNG))
+    item = item_id(ctx, "race@example.com", "identity")
+    seen = document_id((await signed_in.get(QUEUE)).text, item)
+    token = await csrf_token(signed_in)
+    answers = await asyncio.gather(
+        *(
+            signed_in.post(
+                decision(item), data={"csrf_token": token, "decision": d, "document_id": seen}
+            )
+            for d in ("approve", "reject", "approve")
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [303, 400, 400]
+    decided = audit_rows(ctx, "nebeus.kyc.approve") + audit_rows(ctx, "nebeus.kyc.reject")
+    assert len(decided) == 1
+    state = "verified" if decided[0].action == "nebeus.kyc.approve" else "rejected"
+    assert (await dashboard(signed_in, sid))["verification"]["identity"]["status"] == state
