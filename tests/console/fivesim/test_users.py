@@ -7,7 +7,7 @@ import re
 import httpx
 
 from tests.console.fivesim.conftest import BASE, audit_rows, field_error, post_form
-from tests.fivesim.helpers import bearer, new_user, profile
+from tests.fivesim.helpers import bearer, buy, new_user, profile, stock
 from understudy.context import AppContext
 
 
@@ -106,3 +106,16 @@ async def test_a_top_up_needs_the_csrf_token(signed_in: httpx.AsyncClient) -> No
     answer = await signed_in.post(f"{BASE}/users/{user_id}", data={"amount": "5"})
     assert answer.status_code == 403
     assert (await profile(signed_in, token))["balance"] == 0
+
+
+async def test_money_in_an_open_order_shows_as_frozen(signed_in: httpx.AsyncClient) -> None:
+    await stock(signed_in, price=21)
+    user_id, token = await new_user(signed_in, balance=100)
+    order = (await buy(signed_in, token)).json()["id"]
+    page = await signed_in.get(f"{BASE}/users/{user_id}")
+    assert shown_balance(page) == "79.00" and 'id="user-frozen">21.00<' in page.text
+    assert f'data-order-id="{order}"' in page.text
+    body = await profile(signed_in, token)
+    assert (body["balance"], body["frozen_balance"]) == (79, 21)
+    listed = await signed_in.get(f"{BASE}/users", params={"q": str(user_id)})
+    assert 'data-balance="79.00"' in listed.text
