@@ -363,6 +363,7 @@ async def test_nebeus_loan_book_users_and_kyc_queue(
     for _ in range(2):
         paid = await rpc(client, REPAY, {"loan_id": repaid}, session=signin(ctx, "rb@example.com"))
         assert paid["status"] == "success", paid
+    coins = await _loan(client, ctx, "c", "BTC", amount=0.01, term=2)
     late = await _loan(client, ctx, "d", amount=400, term=2)
     sid = signin(ctx, "db@example.com")
     available = (await wallet(client, sid, "EUR"))["available"]  # held, so nothing to collect
@@ -376,15 +377,22 @@ async def test_nebeus_loan_book_users_and_kyc_queue(
             headers=ADMIN,
         )
         assert answer.status_code == 200, answer.text
-    loans = {active: "ab@example.com", repaid: "rb@example.com", late: "db@example.com"}
+    loans = {
+        active: "ab@example.com",
+        repaid: "rb@example.com",
+        coins: "cb@example.com",
+        late: "db@example.com",
+    }
 
     page = await overview(client)
     assert _shown_book(page) == await _expected_book(client, ctx, loans)
     assert _shown_book(page) == {
-        "active": {"EUR": Decimal(200) + Decimal(400)},
+        "active": {"EUR": Decimal(200) + Decimal(400), "BTC": Decimal("0.01")},
         "repaid": {"USD": Decimal(200)},
     }
-    assert page.stats["nebeus-users"] == 6
+    assert page.tables["loans"]["BTC"]["active"] == "0.01000000"  # in each currency's digits
+    assert page.tables["loans"]["EUR"]["active"] == "600.00"
+    assert page.stats["nebeus-users"] == 8
     assert page.stats["nebeus-kyc-waiting"] == 2
 
     first_due = (await rpc(client, GET, {"loan_id": late}, session=sid))["instalments"][0]["date"]

@@ -7,8 +7,8 @@ naming pygal's web site, no stylesheet links; each bar carries a native `<title>
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +67,8 @@ class Chart:
     stacked: bool = False
     decimals: int = 0  # of the values as shown (money: the currency's minor digits)
     note: str = ""
+    # Per x label, when labels differ in unit (the loan book's currencies).
+    label_decimals: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -78,19 +80,32 @@ class Chart:
         """Whether the table shows a total column (several series of one unit)."""
         return self.stacked and len(self.series) > 1
 
-    def text(self, value: Number) -> str:
-        """A value as the table and tooltips show it."""
-        return f"{value:,.{self.decimals}f}"
+    def text(self, value: Number | float, label: str | None = None) -> str:
+        """A value as the table (and, without a label, the axis and tooltips) show it."""
+        places = self.label_decimals.get(label, self.decimals) if label else self.decimals
+        return f"{value:,.{places}f}"
 
     @property
     def rows(self) -> list[Row]:
         """The table: one row per x label."""
         rows = []
         for i, label in enumerate(self.labels):
-            cells = [Cell(s.name, s.values[i], self.text(s.values[i])) for s in self.series]
+            cells = [Cell(s.name, s.values[i], self.text(s.values[i], label)) for s in self.series]
             total = sum((cell.value for cell in cells), start=Decimal(0))
-            rows.append(Row(label, cells, self.text(total)))
+            rows.append(Row(label, cells, self.text(total, label)))
         return rows
+
+    def axis_text(self, value: float) -> str:
+        """A value on the axis or in a tooltip: the finest precision any label needs, trimmed
+        of trailing zeros down to `decimals`."""
+        places = max((self.decimals, *self.label_decimals.values()))
+        text = f"{value:,.{places}f}"
+        if places > self.decimals:
+            text = text.rstrip("0")
+            whole, _, fraction = text.partition(".")
+            fraction = fraction.ljust(self.decimals, "0")
+            text = f"{whole}.{fraction}" if fraction else whole
+        return text
 
     def svg(self) -> Markup:
         """The chart as inline SVG markup (pygal escapes every text it draws).
@@ -116,11 +131,12 @@ def _style(colors: Sequence[str]) -> Style:
         value_font_family=FONT,
         tooltip_font_family=FONT,
         no_data_font_family=FONT,
-        title_font_size=18,
-        label_font_size=12,
-        major_label_font_size=12,
-        legend_font_size=13,
-        no_data_font_size=24,
+        title_font_size=20,
+        label_font_size=14,
+        major_label_font_size=14,
+        legend_font_size=15,
+        tooltip_font_size=14,
+        no_data_font_size=26,
         colors=tuple(colors) or PALETTE,
     )
 
@@ -204,7 +220,7 @@ def render(chart: Chart) -> str:
         "no_data_text": NO_DATA,
         "print_values": False,
         "margin_bottom": 8,
-        "value_formatter": chart.text,
+        "value_formatter": chart.axis_text,
     }
     if chart.decimals == 0 and shown:  # (pygal fails on y labels without series)
         config["y_labels"] = _integer_ticks(_stack_top(chart))

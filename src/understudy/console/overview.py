@@ -267,7 +267,6 @@ def nebeus_section(session: Session, ctx: AppContext) -> Section:
             _count(session, Verification.status == "pending", of=Verification),
         ),
     ]
-    decimals = max((_decimals(c) for c in currencies), default=2)
     chart = Chart(
         key="loans",
         title="Loan book: principal by state and currency",
@@ -275,7 +274,8 @@ def nebeus_section(session: Session, ctx: AppContext) -> Section:
         y_title="Principal (units of each currency)",
         labels=currencies,
         series=series,
-        decimals=decimals,
+        decimals=2,
+        label_decimals={c: _decimals(c) for c in currencies},
         note=(
             "Active and late: principal still owed (late: a loan with an instalment past due); "
             "repaid: principal paid back; defaulted: principal unpaid at default."
