@@ -91,3 +91,16 @@ async def test_bad_or_refused_kyc_states_change_nothing(
     assert missing.status_code == 404
     assert (await dashboard(signed_in, sid))["verification"] == before["verification"]
     assert audit_rows(ctx, "nebeus.kyc.set") == []
+
+
+async def test_ids_out_of_range_name_nothing(signed_in: httpx.AsyncClient) -> None:
+    huge = "99999999999999999999"
+    for path in ("users", "loans", "helpdesk", "kyc/documents"):
+        assert (await signed_in.get(f"/admin/nebeus/{path}/{huge}")).status_code == 404, path
+    kyc = await post_form(signed_in, f"{USERS}/{huge}", {"item": "phone", "status": "verified"})
+    assert kyc.status_code == 404
+    decision = f"/admin/nebeus/kyc/{huge}/decision"
+    unknown = await post_form(signed_in, decision, {"decision": "approve", "document_id": 0})
+    assert unknown.status_code == 400 and "does not exist" in unknown.text
+    too_big = await post_form(signed_in, decision, {"decision": "approve", "document_id": huge})
+    assert too_big.status_code == 400 and 'data-field-error="document_id"' in too_big.text

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from understudy.console.nebeus.common import not_found, when
+from understudy.console.nebeus.common import MAX_ID, not_found, when
 from understudy.console.pages import ConsolePage, Pager
 from understudy.core.timers import Timer
 from understudy.nebeus.helpdesk import ZENDESK
@@ -58,7 +58,7 @@ def ticket_page(session: Session, pager: Pager) -> list[dict[str, Any]]:
 
 def ticket_detail(session: Session, ticket_id: int) -> dict[str, Any] | None:
     """A ticket with the user behind its partner and its Zendesk forwarding, if pending."""
-    ticket = session.get(HelpdeskTicket, ticket_id) if ticket_id < 2**31 else None
+    ticket = session.get(HelpdeskTicket, ticket_id) if ticket_id <= MAX_ID else None
     if ticket is None:
         return None
     user = None

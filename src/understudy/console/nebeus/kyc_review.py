@@ -14,7 +14,7 @@ from starlette.responses import Response
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from understudy.console.nebeus.common import not_found, when
+from understudy.console.nebeus.common import MAX_ID, not_found, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
 from understudy.nebeus import kyc
 from understudy.nebeus.models import Partner, User, Verification, VerificationDocument
@@ -33,7 +33,9 @@ class DecisionForm(Form):
     """Approve or reject one item, as seen with its newest document (0 when it has none)."""
 
     decision = SelectField("Decision", choices=[(d, d) for d in DECISIONS])
-    document_id = IntegerField("Document", validators=[InputRequired(), NumberRange(min=0)])
+    document_id = IntegerField(
+        "Document", validators=[InputRequired(), NumberRange(min=0, max=MAX_ID)]
+    )
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,10 @@ def decide(
     The item's row is locked first, so a second decision (even a concurrent one) finds it
     decided and is refused; so is a decision on a document older than the newest upload.
     """
-    row = session.scalar(select(Verification).where(Verification.id == item_id).with_for_update())
+    row = None
+    if item_id <= MAX_ID:
+        wanted = select(Verification).where(Verification.id == item_id).with_for_update()
+        row = session.scalar(wanted)
     if row is None:
         raise FormError("This KYC item does not exist.")
     login = session.scalar(select(User.login).where(User.id == row.user_id))
@@ -205,7 +210,7 @@ class KycQueuePage(ConsolePage):
         document_id = int(request.path_params["document_id"])
 
         def load(session: Session) -> tuple[bytes, str] | None:
-            doc = session.get(VerificationDocument, document_id) if document_id < 2**31 else None
+            doc = session.get(VerificationDocument, document_id) if document_id <= MAX_ID else None
             return (doc.content, doc.content_type) if doc is not None else None
 
         found = await self.read(request, load)

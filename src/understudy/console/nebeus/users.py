@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form, SelectField
 
-from understudy.console.nebeus.common import money, not_found, people, when
+from understudy.console.nebeus.common import MAX_ID, money, not_found, people, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
 from understudy.nebeus import banking, kyc, loans
 from understudy.nebeus.loans_models import Loan
@@ -257,6 +257,8 @@ class UsersPage(ConsolePage):
     async def user(self, request: Request) -> Response:
         """A user's wallets, KYC items, credit standing, loans and tickets; set a KYC state."""
         user_id = int(request.path_params["user_id"])
+        if user_id > MAX_ID:
+            raise not_found("No such user")
         user = await self.read(request, lambda s: user_detail(s, user_id))
         if user is None:
             raise not_found("No such user")
