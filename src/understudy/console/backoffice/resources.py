@@ -137,6 +137,15 @@ class ResourcesPage(ConsolePage):
     @expose("/backoffice/resources", methods=["GET", "POST"], identity="backoffice-resources")
     async def resources(self, request: Request) -> Response:
         """Categories and resources; POST publishes a resource with its uploaded file."""
+        try:
+            return await self.publish(request)
+        finally:
+            posted = getattr(request.state, "console_form", None)  # parsed by self.posted
+            if posted is not None:
+                await posted.close()  # the upload's temporary file
+
+    async def publish(self, request: Request) -> Response:
+        """The page, or the resource published from the posted form."""
         found = await self.read(request, listing)
         form = await self.form(request, ResourceForm)
         form.category_id.choices = [(c["id"], c["title"]) for c in found["categories"]]
