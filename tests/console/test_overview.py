@@ -36,6 +36,8 @@ from understudy.backoffice.models import Member
 from understudy.backoffice.seed import admin_password
 from understudy.backoffice.settings import get_settings as backoffice_settings
 from understudy.config import Settings
+from understudy.console.charts import Chart, Series
+from understudy.console.overview import Window
 from understudy.context import AppContext
 
 CHARTS = ("orders", "revenue", "members", "loans")
@@ -433,3 +435,24 @@ async def test_a_disabled_service_has_no_section(fivesim_only: httpx.AsyncClient
     assert page.sections == ["fivesim"]
     assert set(page.charts) == {"orders", "revenue"}
     assert set(page.stats) == {"fivesim-users", "fivesim-orders-today", "fivesim-numbers-in-stock"}
+
+
+def test_days_follow_the_zone_across_a_daylight_saving_change() -> None:
+    zone = ZoneInfo("America/Los_Angeles")
+    window = Window.ending(datetime(2026, 11, 5, 12, tzinfo=UTC), zone)  # DST ended Nov 1
+    assert window.labels[0] == "2026-10-23" and window.labels[-1] == "2026-11-05"
+    lengths = {
+        window.days[i].isoformat(): (window.bounds[i + 1] - window.bounds[i]) / timedelta(hours=1)
+        for i in range(len(window.days))
+    }
+    assert lengths["2026-11-01"] == 25
+    assert {hours for day, hours in lengths.items() if day != "2026-11-01"} == {24}
+    assert all(b.astimezone(zone).time() == time(0) for b in window.bounds)
+
+
+def test_chart_text_is_escaped_in_the_svg() -> None:
+    hostile = '<script>alert("x")</script>'
+    chart = Chart("t", hostile, hostile, hostile, [hostile], [Series(hostile, [1])])
+    svg = str(chart.svg())
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+    assert_self_contained(svg)

@@ -18,10 +18,17 @@ from sqlalchemy.orm import Session, aliased
 from starlette.requests import Request
 from starlette.responses import Response
 
+from understudy.backoffice import models as backoffice
+from understudy.backoffice.settings import get_settings as backoffice_settings
 from understudy.console.charts import Chart, Series
 from understudy.console.pages import ConsolePage, context
 from understudy.context import AppContext
 from understudy.core.money import UnknownCurrency, scale, to_major
+from understudy.fivesim import models as fivesim
+from understudy.fivesim.service import CURRENCY as FIVESIM_CURRENCY
+from understudy.nebeus import models as nebeus
+from understudy.nebeus.loans import UNPAID
+from understudy.nebeus.loans_models import Instalment, Loan
 
 DAYS = 14
 ORDER_STATUSES = {  # fivesim order statuses and their colours, in the legend's order
@@ -139,11 +146,9 @@ def _decimals(currency: str) -> int:
 
 def fivesim_section(session: Session, ctx: AppContext) -> Section:
     """Orders by status per day, revenue per day, users, orders today, numbers in stock."""
-    from understudy.fivesim.models import Operator, Order, User
-    from understudy.fivesim.service import CURRENCY
-
+    order, currency = fivesim.Order, FIVESIM_CURRENCY
     window = Window.ending(ctx.now(session), UTC)
-    by_status = per_day(session, window, Order.created_at, key=Order.status)
+    by_status = per_day(session, window, order.created_at, key=order.status)
     orders = [
         Series(status, by_status[status], color)
         for status, color in ORDER_STATUSES.items()
@@ -151,11 +156,11 @@ def fivesim_section(session: Session, ctx: AppContext) -> Section:
     ]
     orders += [Series(s, v) for s, v in sorted(by_status.items()) if s not in ORDER_STATUSES]
     revenue = per_day(
-        session, window, Order.ended_at, total=Order.price, where=[Order.status == "FINISHED"]
+        session, window, order.ended_at, total=order.price, where=[order.status == "FINISHED"]
     ).get(None, [0] * DAYS)
-    in_stock = session.scalar(select(func.coalesce(func.sum(Operator.free_numbers), 0)))
+    in_stock = session.scalar(select(func.coalesce(func.sum(fivesim.Operator.free_numbers), 0)))
     stats = [
-        Stat("fivesim-users", "Users", _count(session, of=User)),
+        Stat("fivesim-users", "Users", _count(session, of=fivesim.User)),
         Stat("fivesim-orders-today", "Orders today", sum(s.values[-1] for s in orders)),
         Stat("fivesim-numbers-in-stock", "Numbers in stock", int(in_stock or 0)),
     ]
@@ -171,12 +176,12 @@ def fivesim_section(session: Session, ctx: AppContext) -> Section:
         ),
         Chart(
             key="revenue",
-            title=f"Revenue per day ({CURRENCY}, finished orders)",
+            title=f"Revenue per day ({currency}, finished orders)",
             x_title="Day (finished)",
-            y_title=f"Revenue ({CURRENCY})",
+            y_title=f"Revenue ({currency})",
             labels=window.labels,
-            series=[Series(f"Revenue ({CURRENCY})", [_major(v, CURRENCY) for v in revenue])],
-            decimals=_decimals(CURRENCY),
+            series=[Series(f"Revenue ({currency})", [_major(v, currency) for v in revenue])],
+            decimals=_decimals(currency),
         ),
     ]
     return Section("fivesim", "fivesim", stats, charts)
@@ -184,18 +189,16 @@ def fivesim_section(session: Session, ctx: AppContext) -> Section:
 
 def backoffice_section(session: Session, ctx: AppContext) -> Section:
     """New members per day in the back office's time zone, members and open tickets."""
-    from understudy.backoffice.models import Member, Ticket
-    from understudy.backoffice.settings import get_settings
-
-    zone = get_settings().zone
+    member, ticket = backoffice.Member, backoffice.Ticket
+    zone = backoffice_settings().zone
     window = Window.ending(ctx.now(session), zone)
-    joined = per_day(session, window, Member.created_at).get(None, [0] * DAYS)
+    joined = per_day(session, window, member.created_at).get(None, [0] * DAYS)
     stats = [
-        Stat("backoffice-members", "Members", _count(session, of=Member)),
+        Stat("backoffice-members", "Members", _count(session, of=member)),
         Stat(
             "backoffice-open-tickets",
             "Open tickets",
-            _count(session, Ticket.status != "Closed", of=Ticket),
+            _count(session, ticket.status != "Closed", of=ticket),
         ),
     ]
     chart = Chart(
@@ -215,12 +218,10 @@ def loan_book(session: Session) -> dict[tuple[str, str], int]:
     active / late: unpaid principal of active loans without / with a late instalment;
     repaid: principal repaid; defaulted: principal written off when the loan defaulted.
     """
-    from understudy.nebeus.loans_models import Instalment, Loan
-
     overdue = aliased(Instalment)
     late = exists().where(overdue.loan_id == Loan.id, overdue.state == "late")
     bucket = case((and_(Loan.state == "active", late), "late"), else_=Loan.state)
-    unpaid = Instalment.state.in_(("scheduled", "late"))
+    unpaid = Instalment.state.in_(UNPAID)
     principal = case(
         (Loan.state == "repaid", Instalment.principal),
         (and_(Loan.state == "active", unpaid), Instalment.principal),
@@ -247,8 +248,6 @@ def loan_book(session: Session) -> dict[tuple[str, str], int]:
 
 def nebeus_section(session: Session, ctx: AppContext) -> Section:
     """The loan book by state and currency, users and KYC items waiting for review."""
-    from understudy.nebeus.models import User, Verification
-
     book = loan_book(session)
     currencies = sorted({currency for _, currency in book})
     series = [
@@ -260,11 +259,11 @@ def nebeus_section(session: Session, ctx: AppContext) -> Section:
         for state, color in LOAN_BOOK.items()
     ]
     stats = [
-        Stat("nebeus-users", "Users", _count(session, of=User)),
+        Stat("nebeus-users", "Users", _count(session, of=nebeus.User)),
         Stat(
             "nebeus-kyc-waiting",
             "KYC items waiting",
-            _count(session, Verification.status == "pending", of=Verification),
+            _count(session, nebeus.Verification.status == "pending", of=nebeus.Verification),
         ),
     ]
     chart = Chart(
