@@ -111,5 +111,6 @@ class ApiKeysPage(ConsolePage):
             pretitle="backoffice · Menu > API",
             rows=rows,
             action=self.url(request, "backoffice-api-keys"),
+            secret_next_url=self.url(request, "backoffice-api-keys"),  # closing the modal
             revoke_url=lambda key_id: self.url(request, "backoffice-api-key-revoke", key_id=key_id),
         )
