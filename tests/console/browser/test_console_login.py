@@ -14,7 +14,7 @@ async def test_login_opens_the_overview_and_logout_ends_it(
     page: Page, live: Live, shot: Callable[[Page, str], Awaitable[Path]]
 ) -> None:
     assert await page.title()
-    await shot(page, "overview")
+    await shot(page, "logged-in")
     await page.click("text=Logout")
     await page.wait_for_url(f"{live.base}/admin/login")
     await page.goto(live.console)
