@@ -27,8 +27,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(session: Session, pager: Pager, *, sponsor_id: int | None) -> list[dict[str, Any]]:
-    """One page of members matching the pager's text (id, username, e-mail or name)."""
+def search(
+    session: Session, pager: Pager, *, sponsor_id: int | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of members matching the pager's text (id, username, e-mail or name), and
+    whether their number was capped at COUNT_CAP."""
     sponsor = aliased(Member)
     where: list[Any] = []
     if pager.q:
@@ -44,28 +47,35 @@ def search(session: Session, pager: Pager, *, sponsor_id: int | None) -> list[di
         where.append(or_(*found))
     if sponsor_id is not None:
         where.append(Member.sponsor_id == sponsor_id)
-    matches = select(Member.id).where(*where).limit(COUNT_CAP).subquery()
-    pager.total = session.scalar(select(func.count()).select_from(matches)) or 0
+    columns = [
+        Member.id,
+        Member.username,
+        Member.email,
+        Member.first_name,
+        Member.last_name,
+        Member.country_code,
+        Member.direct_count,
+        Member.created_at,
+        sponsor.username.label("sponsor"),
+        plan_name(Member.id).label("plan"),
+    ]
+    if pager.q:  # a text search scans the table once: the page and the number of matches
+        columns.append(func.count().over().label("matches"))
     rows = session.execute(
-        select(
-            Member.id,
-            Member.username,
-            Member.email,
-            Member.first_name,
-            Member.last_name,
-            Member.country_code,
-            Member.direct_count,
-            Member.created_at,
-            sponsor.username.label("sponsor"),
-            plan_name(Member.id).label("plan"),
-        )
+        select(*columns)
         .outerjoin(sponsor, sponsor.id == Member.sponsor_id)
         .where(*where)
         .order_by(Member.id)
         .offset(pager.offset)
         .limit(pager.size)
     ).all()
-    return [row._asdict() for row in rows]
+    if pager.q and (rows or pager.page == 1):
+        pager.total = rows[0].matches if rows else 0
+        return [row._asdict() for row in rows], False
+    # No text (an indexed count, capped), or a page past the last match.
+    matches = select(Member.id).where(*where).limit(COUNT_CAP).subquery()
+    pager.total = session.scalar(select(func.count()).select_from(matches)) or 0
+    return [row._asdict() for row in rows], pager.total >= COUNT_CAP
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ class MembersPage(ConsolePage):
         pager = Pager(request, size=50)
         raw = request.query_params.get("sponsor", "").strip()
         sponsor_id = int(raw) if raw.isdigit() and int(raw) < 2**31 else None
-        rows = await self.read(request, lambda s: search(s, pager, sponsor_id=sponsor_id))
+        rows, capped = await self.read(request, lambda s: search(s, pager, sponsor_id=sponsor_id))
         return await self.render(
             request,
             "console/backoffice/members.html",
@@ -153,7 +163,7 @@ class MembersPage(ConsolePage):
             rows=rows,
             pager=pager,
             sponsor_id=sponsor_id,
-            capped=pager.total >= COUNT_CAP,
+            capped=capped,
             member_url=lambda member_id: self.url(
                 request, "backoffice-member", member_id=member_id
             ),

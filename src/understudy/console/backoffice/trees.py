@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from understudy.backoffice import trees
@@ -130,6 +130,24 @@ def matrix(session: Session, member: Member) -> Tree:
     return Tree(build(drawn, ""), parent)
 
 
+def first_directs(parents: list[int], limit: int) -> Any:
+    """The first `limit` directs (by id) of each parent, with their plans: one statement whose
+    branches each read at most `limit` rows of the sponsor index, however many directs a
+    member has."""
+    branches = [
+        select(Member.id, Member.username, Member.sponsor_id, Member.direct_count)
+        .where(Member.sponsor_id == parent)
+        .order_by(Member.id)
+        .limit(limit)
+        .subquery()
+        for parent in parents
+    ]
+    found = union_all(*(select(branch) for branch in branches)).subquery()
+    return select(found, plan_name(found.c.id).label("plan")).order_by(
+        found.c.sponsor_id, found.c.id
+    )
+
+
 def sponsor(session: Session, member: Member) -> Tree:
     """The sponsor tree below the member: each member's first directs by id, the rest counted."""
     root = Node(member.id, member.username, note=f"{member.direct_count} directs")
@@ -140,24 +158,7 @@ def sponsor(session: Session, member: Member) -> Tree:
     for level in range(DEPTH):
         if not frontier:
             break
-        ranked = (
-            select(
-                Member.id,
-                Member.username,
-                Member.sponsor_id,
-                Member.direct_count,
-                func.row_number()
-                .over(partition_by=Member.sponsor_id, order_by=Member.id)
-                .label("rank"),
-            )
-            .where(Member.sponsor_id.in_(frontier))
-            .subquery()
-        )
-        rows = session.execute(
-            select(ranked, plan_name(ranked.c.id).label("plan"))
-            .where(ranked.c.rank <= SPONSOR_SHOWN[level])
-            .order_by(ranked.c.sponsor_id, ranked.c.id)
-        ).all()
+        rows = session.execute(first_directs(frontier, SPONSOR_SHOWN[level])).all()
         for row in rows:
             child = Node(row.id, row.username, row.plan, note=f"{row.direct_count} directs")
             nodes[row.sponsor_id].children.append(child)
