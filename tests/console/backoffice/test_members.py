@@ -29,6 +29,8 @@ async def test_search_finds_members_by_username_email_name_or_id(
         assert page.status_code == 200
         shown = {m for m in (1, carmen, jorge) if f'data-member-id="{m}"' in page.text}
         assert shown == found, query
+    past = await signed_in.get(PAGE, params={"q": "carmen", "page": 3})
+    assert past.status_code == 200 and 'id="no-members"' in past.text
     everyone = await signed_in.get(PAGE)
     assert all(f'data-member-id="{m}"' in everyone.text for m in (1, carmen, jorge))
     directs = await signed_in.get(PAGE, params={"sponsor": carmen})
