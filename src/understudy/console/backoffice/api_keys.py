@@ -40,6 +40,8 @@ def key_rows(session: Session) -> list[dict[str, Any]]:
 
 
 class ApiKeysPage(ConsolePage):
+    """API keys: the seed's Menu > API."""
+
     name = "API keys"
     category = "backoffice"
     icon = "fa-solid fa-key"

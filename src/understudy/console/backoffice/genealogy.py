@@ -26,6 +26,8 @@ def load(session: Session, kind: str, who: str) -> dict[str, Any] | None:
 
 
 class GenealogyPage(ConsolePage):
+    """The genealogy view, one route per tree kind."""
+
     name = "Genealogy"
     category = "backoffice"
     icon = "fa-solid fa-sitemap"

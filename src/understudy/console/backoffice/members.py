@@ -144,6 +144,8 @@ def profile(session: Session, member_id: int) -> dict[str, Any] | None:
 
 
 class MembersPage(ConsolePage):
+    """Members: search and one member's page."""
+
     name = "Members"
     category = "backoffice"
     icon = "fa-solid fa-users"

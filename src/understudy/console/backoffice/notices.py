@@ -62,6 +62,8 @@ def plan_names(session: Session) -> list[str]:
 
 
 class NoticesPage(ConsolePage):
+    """Notices for members."""
+
     name = "Notices"
     category = "backoffice"
     icon = "fa-solid fa-bullhorn"

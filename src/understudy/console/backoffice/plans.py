@@ -146,6 +146,8 @@ def plan_rows(session: Session) -> list[dict[str, Any]]:
 
 
 class PlansPage(ConsolePage):
+    """Plans and their commission rules."""
+
     name = "Plans"
     category = "backoffice"
     icon = "fa-solid fa-layer-group"

@@ -130,6 +130,8 @@ async def read_upload(form: ResourceForm) -> tuple[str, str, bytes]:
 
 
 class ResourcesPage(ConsolePage):
+    """Resource categories and resources with their files."""
+
     name = "Resources"
     category = "backoffice"
     icon = "fa-solid fa-folder-open"

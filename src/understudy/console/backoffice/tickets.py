@@ -105,6 +105,8 @@ def _refusal(exc: BackofficeError) -> str:
 
 
 class TicketsPage(ConsolePage):
+    """Support tickets and their threads."""
+
     name = "Tickets"
     category = "backoffice"
     icon = "fa-solid fa-life-ring"
