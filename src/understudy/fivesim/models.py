@@ -1,4 +1,5 @@
-"""fivesim's tables: users, catalogue (countries, operators, products, prices), numbers, orders."""
+"""fivesim's tables: users, catalogue (countries, operators, products, prices), numbers, orders,
+payments and payouts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -217,3 +219,33 @@ class StockVersion(Base):
 
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payout(Base):
+    """A vendor's withdrawal under review: its earnings stay on hold until an operator decides.
+
+    `pending` -> `approved` (the hold is posted: the money leaves) or `rejected` (the hold is
+    voided and the reserve given back), each decided once by a conditional update.
+    """
+
+    __tablename__ = "fivesim_payouts"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state_known"),
+        Index("ix_fivesim_payouts_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("fivesim_users.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    receiver: Mapped[str] = mapped_column(String(200))
+    # The operator-set reserve (the `fee` field of the withdrawal) the amount was taken from.
+    reserve: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("ledger_holds.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The console operator who decided (no foreign key: operators outlive sandbox resets and
+    # belong to the installation, not to fivesim).
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

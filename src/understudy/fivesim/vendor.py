@@ -10,11 +10,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
-from understudy.fivesim import catalogue, orders, stock, versions
+from understudy.fivesim import catalogue, orders, payouts, stock, versions
 from understudy.fivesim import errors as e
 from understudy.fivesim.errors import FivesimError
-from understudy.fivesim.models import ACTIVE, Number, Operator, Order, Reserve, Sms, User
-from understudy.fivesim.service import add_payment, vendor_account, vendor_balance, world_account
+from understudy.fivesim.models import ACTIVE, Number, Operator, Order, Payout, Reserve, Sms, User
+from understudy.fivesim.service import add_payment, vendor_balance
 
 RESERVES = ("fkwallet", "payeer", "unitpay")
 METHODS = ("visa", "qiwi", "yandex")
@@ -39,9 +39,20 @@ def set_reserves(session: Session, *, amounts: dict[str, int]) -> None:
 
 
 def withdraw(
-    session: Session, *, user: User, method: str, amount: int | None, fee: str, now: datetime
-) -> None:
-    """Pay earnings out through a payment system: debits earnings and that reserve."""
+    session: Session,
+    *,
+    user: User,
+    method: str,
+    amount: int | None,
+    fee: str,
+    now: datetime,
+    receiver: str = "",
+) -> Payout:
+    """Ask for a payout: takes the amount from that reserve and holds it on the earnings.
+
+    The vendor sees both drop at once (and a `withdraw` row); the money leaves when an operator
+    approves the payout, or comes back when one rejects it (fivesim.payouts).
+    """
     if method not in METHODS:
         raise FivesimError(e.BAD_METHOD)
     if fee not in RESERVES:
@@ -55,14 +66,14 @@ def withdraw(
     ).rowcount
     if taken != 1:
         raise FivesimError(e.NOT_ENOUGH_BALANCE)
-    account = vendor_account(session, user_id=user.id, now=now)
     try:
-        ledger.transfer(
+        payout = payouts.open_payout(
             session,
-            source=account.id,
-            dest=world_account(session, now=now).id,
+            user_id=user.id,
+            method=method,
+            receiver=receiver,
+            reserve=fee,
             amount=amount,
-            label=f"fivesim payout {method} via {fee}",
             now=now,
         )
     except ledger.InsufficientFunds:
@@ -76,6 +87,7 @@ def withdraw(
         now=now,
         vendor=True,
     )
+    return payout
 
 
 @dataclass(frozen=True)

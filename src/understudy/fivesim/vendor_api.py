@@ -178,6 +178,7 @@ async def _withdraw(request: Request, ctx: ContextDep) -> Response:
             amount=money(fields.get("amount")),
             fee=fields.get("fee", ""),
             now=ctx.now(session),
+            receiver=fields.get("receiver", ""),
         )
         return {}
 
@@ -186,7 +187,7 @@ async def _withdraw(request: Request, ctx: ContextDep) -> Response:
 
 @router.post("/vendor/withdraw", responses=responses(OBJECT, 400), openapi_extra=WITHDRAW_BODY)
 async def withdraw(request: Request, ctx: ContextDep) -> Response:
-    """Pay earnings out (debits earnings and the chosen reserve)."""
+    """Ask for a payout (debits earnings and the chosen reserve; an operator reviews it)."""
     return await _withdraw(request, ctx)
 
 
