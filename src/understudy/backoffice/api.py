@@ -15,6 +15,7 @@ from understudy.backoffice import (
     dashboard,
     images,
     reference,
+    resource_files,
     service,
     trees,
     views,
@@ -398,6 +399,37 @@ async def profile_image(id: str, filename: str, ctx: ContextDep) -> Response:
     if found is None:
         raise HTTPException(404)
     return Response(found.data, media_type=found.content_type)
+
+
+@uploads.get(
+    "/uploads/resource/file/{id}/{filename}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The file (types a browser could run are served as downloads)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        404: {"description": "No such file", "content": {"text/plain": {}}},
+    },
+)
+async def resource_file(id: str, filename: str, ctx: ContextDep) -> Response:
+    """A resource's uploaded file (public, as Rails serves public/uploads)."""
+    found = await read(
+        ctx, lambda session: resource_files.load(session, file_id=id, filename=filename)
+    )
+    if found is None:
+        raise HTTPException(404)
+    disposition = "attachment" if found.content_type == resource_files.DOWNLOAD else "inline"
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{found.filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 service_router = APIRouter()

@@ -254,6 +254,18 @@ class Resource(Base):
     file: Mapped[str] = mapped_column(Text, default="")
 
 
+class ResourceFile(Base):
+    """A resource's uploaded file (kept in the database, served under /uploads/resource/file)."""
+
+    __tablename__ = "backoffice_resource_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Ticket(Base):
     """A member's support ticket."""
 
