@@ -162,6 +162,22 @@ async def test_a_second_decision_is_refused(signed_in: httpx.AsyncClient, ctx: A
     assert_invariants(ctx)
 
 
+async def test_a_refusal_page_links_to_the_list(signed_in: httpx.AsyncClient) -> None:
+    _, seller = await _vendor_with_earnings(signed_in)
+    ids = await _withdrawn(signed_in, seller, *["0.1"] * 51)
+    assert len(ids) == 50  # one page (pending ones oldest first): the newest is on page 2
+    newest = max(ids) + 1
+    assert (await post_form(signed_in, _decision(newest, "approve"), {})).status_code == 303
+    refused = await post_form(signed_in, _decision(newest, "reject"), {})
+    assert refused.status_code == 409
+    # Searching or paging from the refusal leads to the list page, not to the decision's URL.
+    assert re.search(r'id="payouts-search"', refused.text)
+    assert 'action="http://testserver/admin/fivesim/payouts"' in refused.text
+    assert 'href="http://testserver/admin/fivesim/payouts?page=2"' in refused.text
+    second = await signed_in.get(f"{BASE}/payouts", params={"page": 2})
+    assert _states(second.text) == [(newest, "approved")]
+
+
 async def test_unknown_payouts_are_not_found(signed_in: httpx.AsyncClient, ctx: AppContext) -> None:
     for payout in (4321, 2**31, 10**12):
         for verb in ("approve", "reject"):

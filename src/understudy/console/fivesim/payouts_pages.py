@@ -14,6 +14,7 @@ from typing import Any
 from sqladmin import expose
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form
@@ -61,6 +62,21 @@ def _listing(session: Session, pager: Pager) -> dict[str, Any]:
     }
 
 
+class ListPager(Pager):
+    """A pager whose links lead to the list page, also when a refused decision renders it."""
+
+    def __init__(self, request: Request, list_url: str) -> None:
+        super().__init__(request)
+        self.list_url = list_url
+
+    def link(self, page: int) -> str:
+        """The list page with this page number (query text kept)."""
+        params: dict[str, Any] = {"page": page}
+        if self.q:
+            params["q"] = self.q
+        return str(URL(self.list_url).include_query_params(**params))
+
+
 class PayoutsPage(FivesimPage):
     """Vendor payouts, pending ones first, with approve and reject; the reserves."""
 
@@ -76,7 +92,7 @@ class PayoutsPage(FivesimPage):
         self, request: Request, form: Form | None, status_code: int | None = None
     ) -> Response:
         """The list page; a refused decision shows its error above the list (`status_code`)."""
-        pager = Pager(request)
+        pager = ListPager(request, self.url(request, "fivesim-payouts"))
         facts = await self.read(request, lambda s: _listing(s, pager))
         return await self.render(
             request,
