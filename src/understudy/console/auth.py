@@ -25,6 +25,7 @@ from understudy.console import audit
 from understudy.console.csrf import CsrfMiddleware, ensure_token
 from understudy.console.models import ConsoleOperator
 from understudy.console.operators import MAX_PASSWORD_LENGTH, username_key
+from understudy.console.posted import ClosePostedForms
 from understudy.context import AppContext
 from understudy.core.instance import get_or_create_secret
 from understudy.core.passwords import hash_password, verify_password
@@ -103,6 +104,7 @@ class ConsoleAuth(AuthenticationBackend):
                 https_only=settings.console_secure_cookies,
             ),
             Middleware(CsrfMiddleware),
+            Middleware(ClosePostedForms),
         ]
 
     async def _login_page(self, request: Request, error: str, status_code: int) -> Response:

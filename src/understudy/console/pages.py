@@ -38,6 +38,7 @@ from wtforms import Form
 
 from understudy.console import audit
 from understudy.console.auth import OPERATOR, client_ip
+from understudy.console.posted import FORM_STATE
 from understudy.context import AppContext
 
 T = TypeVar("T")
@@ -95,10 +96,10 @@ class ConsolePage(BaseView):
 
     async def posted(self, request: Request) -> FormData:
         """The request's form data (uploads included), parsed once and bounded."""
-        cached = getattr(request.state, "console_form", None)
+        cached = getattr(request.state, FORM_STATE, None)
         if cached is None:
             cached = await request.form(max_files=10, max_fields=MAX_FORM_FIELDS)
-            request.state.console_form = cached
+            setattr(request.state, FORM_STATE, cached)
         return cached  # type: ignore[no-any-return]
 
     async def render(

@@ -21,11 +21,6 @@ from understudy.context import AppContext
 
 BASE_URL = auth.PATH
 TEMPLATES = Path(__file__).parent / "templates"
-SERVICE_VIEWS = {
-    "fivesim": ("fivesim-users", "fivesim-orders"),
-    "backoffice": ("backoffice-members",),
-    "nebeus": ("nebeus-users",),
-}
 SERVICE_PAGES = {
     "fivesim": fivesim_pages.PAGES,
     "backoffice": backoffice_pages.PAGES,
@@ -70,12 +65,8 @@ def mount(app: FastAPI, ctx: AppContext) -> Admin:
     admin.templates.env.globals["csrf_token"] = _csrf_token
     admin.overview_page = ConsolePage()
     admin.overview_page.templates = admin.templates
-    shown = {"audit", "operators"}
-    for service in ctx.settings.enabled_services:
-        shown.update(SERVICE_VIEWS[service])
-    for identity, view in views.VIEWS.items():
-        if identity in shown:
-            admin.add_view(view)
+    for view in views.VIEWS.values():
+        admin.add_view(view)
     for service in ctx.settings.enabled_services:
         for page in SERVICE_PAGES[service]:
             admin.add_view(page)

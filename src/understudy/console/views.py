@@ -1,7 +1,8 @@
-"""Read-only list and detail views: the audit log, operators and the services' main tables.
+"""Read-only sqladmin list and detail views: the audit log and the operators.
 
-Every view is read-only for now (no create, edit, delete, export or import): sqladmin's own
-forms do not carry our CSRF token, and exports would bypass the column exclusions.
+Every view is read-only (no create, edit, delete, export or import): sqladmin's own forms do not
+carry our CSRF token, and exports would bypass the column exclusions. The services' pages, with
+their forms and actions, are ConsolePages in console/<service>/.
 """
 
 from __future__ import annotations
@@ -10,11 +11,7 @@ from typing import Any, ClassVar
 
 from sqladmin import ModelView
 
-from understudy.backoffice.models import Member
 from understudy.console.models import AuditEntry, ConsoleOperator
-from understudy.fivesim.models import Order as FivesimOrder
-from understudy.fivesim.models import User as FivesimUser
-from understudy.nebeus.models import User as NebeusUser
 
 
 class ReadOnlyView(ModelView):
@@ -65,106 +62,10 @@ class OperatorView(ReadOnlyView, model=ConsoleOperator):
     column_sortable_list: ClassVar[list[Any]] = [ConsoleOperator.id, ConsoleOperator.username]
 
 
-class FivesimUserView(ReadOnlyView, model=FivesimUser):
-    name = "User"
-    name_plural = "Users"
-    category = "fivesim"
-    icon = "fa-solid fa-user"
-    column_list: ClassVar[list[Any]] = [
-        FivesimUser.id,
-        FivesimUser.email,
-        FivesimUser.vendor,
-        FivesimUser.rating,
-        FivesimUser.blocked_until,
-        FivesimUser.created_at,
-    ]
-    column_details_exclude_list: ClassVar[list[Any]] = [FivesimUser.token_hash]
-    column_searchable_list: ClassVar[list[Any]] = [FivesimUser.email, FivesimUser.vendor]
-    column_sortable_list: ClassVar[list[Any]] = [
-        FivesimUser.id,
-        FivesimUser.email,
-        FivesimUser.created_at,
-    ]
-
-
-class FivesimOrderView(ReadOnlyView, model=FivesimOrder):
-    name = "Order"
-    name_plural = "Orders"
-    category = "fivesim"
-    icon = "fa-solid fa-phone"
-    column_list: ClassVar[list[Any]] = [
-        FivesimOrder.id,
-        FivesimOrder.user_id,
-        FivesimOrder.phone,
-        FivesimOrder.country,
-        FivesimOrder.operator,
-        FivesimOrder.product,
-        FivesimOrder.price,
-        FivesimOrder.status,
-        FivesimOrder.created_at,
-    ]
-    column_searchable_list: ClassVar[list[Any]] = [
-        FivesimOrder.phone,
-        FivesimOrder.product,
-        FivesimOrder.status,
-    ]
-    column_sortable_list: ClassVar[list[Any]] = [
-        FivesimOrder.id,
-        FivesimOrder.status,
-        FivesimOrder.created_at,
-    ]
-    column_default_sort: ClassVar[Any] = [(FivesimOrder.id, True)]
-
-
-class BackofficeMemberView(ReadOnlyView, model=Member):
-    name = "Member"
-    name_plural = "Members"
-    category = "backoffice"
-    icon = "fa-solid fa-sitemap"
-    column_list: ClassVar[list[Any]] = [
-        Member.id,
-        Member.username,
-        Member.email,
-        Member.first_name,
-        Member.last_name,
-        Member.country_code,
-        Member.sponsor_id,
-        Member.created_at,
-    ]
-    column_details_exclude_list: ClassVar[list[Any]] = [Member.password_hash]
-    column_searchable_list: ClassVar[list[Any]] = [
-        Member.username,
-        Member.email,
-        Member.last_name,
-    ]
-    column_sortable_list: ClassVar[list[Any]] = [Member.id, Member.username, Member.created_at]
-
-
-class NebeusUserView(ReadOnlyView, model=NebeusUser):
-    name = "User"
-    name_plural = "Users"
-    category = "nebeus"
-    icon = "fa-solid fa-user"
-    column_list: ClassVar[list[Any]] = [
-        NebeusUser.id,
-        NebeusUser.login,
-        NebeusUser.active,
-        NebeusUser.lang,
-        NebeusUser.created_at,
-    ]
-    column_details_exclude_list: ClassVar[list[Any]] = [NebeusUser.password_hash]
-    column_searchable_list: ClassVar[list[Any]] = [NebeusUser.login]
-    column_sortable_list: ClassVar[list[Any]] = [NebeusUser.id, NebeusUser.login]
-
-
-# sqladmin names a view after its model's class; two services both have a `User`.
+# sqladmin names a view after its model's class; ours are named by what they show.
 VIEWS: dict[str, type[ReadOnlyView]] = {
     "audit": AuditView,
     "operators": OperatorView,
-    "fivesim-users": FivesimUserView,
-    "fivesim-orders": FivesimOrderView,
-    "backoffice-members": BackofficeMemberView,
-    "nebeus-users": NebeusUserView,
 }
 for _identity, _view in VIEWS.items():
     _view.identity = _identity

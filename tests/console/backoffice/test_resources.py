@@ -55,7 +55,6 @@ async def test_a_bad_category_is_refused(
 async def test_an_uploaded_file_is_listed_and_served_by_the_api(
     signed_in: httpx.AsyncClient, auth: dict[str, str], ctx: AppContext
 ) -> None:
-    pytest.importorskip("understudy.backoffice.resource_files")
     page = await signed_in.get(PAGE)
     assert 'id="resource-form" enctype="multipart/form-data"' in page.text
     files = {"file": ("plan de negocios.pdf", PDF, "application/pdf")}
@@ -93,16 +92,3 @@ async def test_empty_oversized_or_missing_files_are_refused(
     assert answer.status_code == 400 and errors_at(answer, "category_id") == ["Not a valid choice."]
     assert await listed(signed_in, auth, 5) == []
     assert audited(ctx, "backoffice.resource_create") == []
-
-
-async def test_without_a_file_store_uploads_are_refused(
-    signed_in: httpx.AsyncClient,
-    auth: dict[str, str],
-    ctx: AppContext,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(resources, "resource_files", None)
-    answer = await post(signed_in, PAGE, ABOUT, files={"file": ("a.pdf", PDF)})
-    assert answer.status_code == 400
-    assert errors_at(answer, "file") == ["This build has no resource file store."]
-    assert await listed(signed_in, auth, 5) == []

@@ -7,7 +7,6 @@ The uploaded file is kept by the back office's resource file store and served by
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from sqladmin import expose
@@ -19,16 +18,10 @@ from starlette.responses import Response
 from wtforms import FileField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
-from understudy.backoffice import content
+from understudy.backoffice import content, resource_files
 from understudy.backoffice.models import CategoryResource, Resource
 from understudy.console.backoffice.forms import CONTROL, no_nul, stripped
 from understudy.console.pages import MAX_UPLOAD_BYTES, ConsolePage, FormError, context
-
-resource_files: ModuleType | None
-try:  # the back office's store of uploaded resource files
-    from understudy.backoffice import resource_files
-except ImportError:  # pragma: no cover - a build without it refuses uploads in the form
-    resource_files = None
 
 MAX_FILE_BYTES = MAX_UPLOAD_BYTES
 ICON = r"^[a-z0-9 -]+$"
@@ -139,37 +132,25 @@ class ResourcesPage(ConsolePage):
     @expose("/backoffice/resources", methods=["GET", "POST"], identity="backoffice-resources")
     async def resources(self, request: Request) -> Response:
         """Categories and resources; POST publishes a resource with its uploaded file."""
-        try:
-            return await self.publish(request)
-        finally:
-            posted = getattr(request.state, "console_form", None)  # parsed by self.posted
-            if posted is not None:
-                await posted.close()  # the upload's temporary file
-
-    async def publish(self, request: Request) -> Response:
-        """The page, or the resource published from the posted form."""
         found = await self.read(request, listing)
         form = await self.form(request, ResourceForm)
         form.category_id.choices = [(c["id"], c["title"]) for c in found["categories"]]
         if request.method == "POST" and form.validate():
             try:
                 filename, kind, data = await read_upload(form)
-                if resource_files is None:
-                    raise FormError("This build has no resource file store.", "file")
-                store = resource_files
                 category_id, title = form.category_id.data, form.title.data
                 description, video = form.description.data, form.video.data or ""
 
                 def work(session: Session) -> str:
                     try:
-                        path = store.store(
+                        path = resource_files.store(
                             session,
                             filename=filename,
                             content_type=kind,
                             data=data,
                             now=context(request).now(session),
                         )
-                    except store.RefusedFile as exc:
+                    except resource_files.RefusedFile as exc:
                         raise FormError(str(exc), "file") from None
                     problem = content.add_resource(
                         session,

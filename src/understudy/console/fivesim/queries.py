@@ -600,37 +600,3 @@ def sms_of(session: Session, *, order_id: int) -> list[SmsRow]:
     """The SMS of an order, oldest first."""
     rows = session.scalars(select(Sms).where(Sms.order_id == order_id).order_by(Sms.id))
     return [SmsRow(s.id, s.created_at, s.date, s.sender, s.text, s.code) for s in rows]
-
-
-# Payouts --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PayoutRow:
-    """A vendor withdrawal (a `withdraw` row of the vendor's payment history)."""
-
-    id: int
-    vendor_id: int
-    email: str
-    vendor: str | None
-    reserve: str
-    amount: int
-    balance_after: int
-    created_at: datetime
-
-
-def payouts(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[PayoutRow], int]:
-    """One page of vendor withdrawals, newest first, and the total."""
-    stmt = (
-        select(Payment, User.email, User.vendor)
-        .join(User, User.id == Payment.user_id)
-        .where(Payment.vendor.is_(True), Payment.type_name == "withdraw")
-        .order_by(Payment.id.desc())
-    )
-    if q:
-        stmt = stmt.where(_user_search(q))
-    rows, total = _page(session, stmt, limit=limit, offset=offset)
-    return [
-        PayoutRow(p.id, p.user_id, email, name, p.provider_name, -p.amount, p.balance, p.created_at)
-        for p, email, name in rows
-    ], total
