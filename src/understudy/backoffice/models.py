@@ -90,7 +90,7 @@ class Member(Base):
     tank_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     direct_count: Mapped[int] = mapped_column(Integer, default=0)
     active_direct_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # new members per day
 
 
 class SponsorClosure(Base):

@@ -151,7 +151,7 @@ class Order(Base):
     reuse: Mapped[bool] = mapped_column(Boolean, default=False)
     voice: Mapped[bool] = mapped_column(Boolean, default=False)
     ref: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # console's per day
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
