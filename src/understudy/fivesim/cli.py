@@ -1,10 +1,11 @@
-"""Operator commands: `understudy fivesim ...` (users, top-ups, the price table, reserves)."""
+"""Operator commands: `understudy fivesim ...` (users, top-ups, prices, reserves, payouts)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import typer
@@ -170,3 +171,61 @@ def list_orders(
     typer.echo("id\tstatus\tbuyer\tphone\toffer\tprice\tcreated_at")
     for line in lines:
         typer.echo(line)
+
+
+payout_cli = typer.Typer(help="Approve or reject a vendor's pending payout.", no_args_is_help=True)
+cli.add_typer(payout_cli, name="payout")
+
+
+class PayoutState(StrEnum):
+    """A payout's states."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+@cli.command("payouts")
+def list_payouts(
+    state: Annotated[PayoutState | None, typer.Option(help="Only payouts in this state.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List vendors' payouts, oldest first: id, state, vendor, method, receiver, reserve, amount."""
+    from understudy.core.money import major_number
+    from understudy.fivesim.control import listed_payouts
+
+    def work(session: Session, now: datetime) -> list[str]:
+        rows = listed_payouts(session, state=state.value if state else None)
+        return [
+            f"{p.id}\t{p.state}\t{p.user_id}\t{p.method}\t{p.receiver}\t{p.reserve}\t"
+            f"{major_number(p.amount, 'RUB')}"
+            for p in rows
+        ]
+
+    lines = _in_transaction(db, work)
+    typer.echo("id\tstate\tvendor_id\tmethod\treceiver\tfee\tamount")
+    for line in lines:
+        typer.echo(line)
+
+
+def _decide(payout_id: int, decision: str, db: str | None) -> None:
+    from understudy.core.money import major_number
+    from understudy.fivesim.control import decide_payout
+
+    def work(session: Session, now: datetime) -> str:
+        p = decide_payout(session, payout_id=payout_id, decision=decision, now=now)
+        return f"payout {p.id} {p.state}: {major_number(p.amount, 'RUB')} RUB via {p.reserve}"
+
+    typer.echo(_in_transaction(db, work))
+
+
+@payout_cli.command("approve")
+def approve_payout(payout_id: int, db: DbOption = None) -> None:
+    """Approve a pending payout: the vendor's held earnings leave."""
+    _decide(payout_id, "approve", db)
+
+
+@payout_cli.command("reject")
+def reject_payout(payout_id: int, db: DbOption = None) -> None:
+    """Reject a pending payout: the earnings and the reserve come back to the vendor."""
+    _decide(payout_id, "reject", db)

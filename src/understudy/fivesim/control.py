@@ -1,20 +1,23 @@
-"""fivesim's sandbox control calls: users, stock and incoming SMS (pinned interface)."""
+"""fivesim's sandbox control calls: users, stock, incoming SMS, reserves and payouts."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.context import ContextDep
-from understudy.control.auth import AdminDep, ControlError, StatusBody
-from understudy.core.money import InvalidAmount, to_minor
-from understudy.fivesim import catalogue, orders, service, vendor
+from understudy.control.auth import AdminDep, ControlError, ErrorBody, StatusBody
+from understudy.core.money import InvalidAmount, major_number, to_minor
+from understudy.fivesim import catalogue, orders, payouts, service, vendor
+from understudy.fivesim.models import Payout
 
 router = APIRouter()
 M = TypeVar("M", bound=BaseModel)
@@ -202,5 +205,123 @@ async def set_reserves(request: Request, ctx: ContextDep, _: AdminDep) -> Status
     def work(session: Session) -> StatusBody:
         vendor.set_reserves(session, amounts=amounts)
         return StatusBody()
+
+    return await to_thread.run_sync(ctx.db.transaction, work)
+
+
+# --- payouts under review (fivesim.payouts; the console's decisions, without an operator) -------
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+PayoutState = Literal["pending", "approved", "rejected"]
+DECISIONS = {"approve": payouts.approve, "reject": payouts.reject}
+NO_PAYOUT: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No payout has this id"}
+}
+
+
+class Decision(BaseModel):
+    """How to settle a pending payout."""
+
+    decision: Literal["approve", "reject"]
+
+
+class PayoutBody(BaseModel):
+    """A vendor's payout: `fee` is the reserve it draws on, `amount` in RUB."""
+
+    id: int
+    state: PayoutState
+    amount: int | float
+    fee: str
+    method: str
+    receiver: str
+    vendor_id: int
+
+
+class DecidedBody(StatusBody):
+    """The payout after the decision."""
+
+    payout: PayoutBody
+
+
+class PayoutsBody(BaseModel):
+    """Payouts, oldest first."""
+
+    payouts: list[PayoutBody]
+
+
+def payout_body(payout: Payout) -> PayoutBody:
+    """A payout as the control plane shows it."""
+    return PayoutBody(
+        id=payout.id,
+        state=payout.state,  # type: ignore[arg-type]
+        amount=major_number(payout.amount, service.CURRENCY),
+        fee=payout.reserve,
+        method=payout.method,
+        receiver=payout.receiver,
+        vendor_id=payout.user_id,
+    )
+
+
+def listed_payouts(session: Session, *, state: str | None) -> list[Payout]:
+    """Every payout (or those in `state`), oldest first."""
+    stmt = select(Payout).order_by(Payout.id)
+    if state is not None:
+        stmt = stmt.where(Payout.state == state)
+    return list(session.scalars(stmt).all())
+
+
+def decide_payout(session: Session, *, payout_id: int, decision: str, now: datetime) -> Payout:
+    """Approve or reject a pending payout once, as no operator; LookupError/ValueError if not."""
+    if not 0 < payout_id <= MAX_ID:
+        raise LookupError(f"no payout {payout_id}")
+    try:
+        decided = DECISIONS[decision](session, payout_id=payout_id, operator_id=None, now=now)
+    except payouts.PayoutNotFound:
+        raise LookupError(f"no payout {payout_id}") from None
+    except payouts.PayoutDecided as refused:
+        raise ValueError(f"payout {payout_id} was already {refused.state}") from None
+    return session.scalars(
+        select(Payout).where(Payout.id == decided.id).execution_options(populate_existing=True)
+    ).one()
+
+
+@router.get("/payouts", response_model=PayoutsBody)
+async def list_payouts(
+    ctx: ContextDep,
+    _: AdminDep,
+    state: Annotated[PayoutState | None, Query(description="only payouts in this state")] = None,
+) -> PayoutsBody:
+    """Vendors' payouts (`POST /v1/vendor/withdraw`), oldest first."""
+
+    def read() -> PayoutsBody:
+        with ctx.db.read() as session:
+            rows = listed_payouts(session, state=state)
+            return PayoutsBody(payouts=[payout_body(p) for p in rows])
+
+    return await to_thread.run_sync(read)
+
+
+@router.post(
+    "/payouts/{payout_id}",
+    response_model=DecidedBody,
+    responses=NO_PAYOUT,
+    openapi_extra=_body_doc(Decision),
+)
+async def settle_payout(
+    payout_id: int, request: Request, ctx: ContextDep, _: AdminDep
+) -> DecidedBody:
+    """Approve (the held earnings leave) or reject (earnings and reserve come back) once."""
+    body = await _parsed(request, Decision)
+
+    def work(session: Session) -> DecidedBody:
+        try:
+            payout = decide_payout(
+                session, payout_id=payout_id, decision=body.decision, now=ctx.now(session)
+            )
+        except LookupError as exc:
+            raise ControlError(str(exc), 404) from None
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
+        return DecidedBody(payout=payout_body(payout))
 
     return await to_thread.run_sync(ctx.db.transaction, work)
