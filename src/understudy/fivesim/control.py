@@ -1,4 +1,5 @@
-"""fivesim's sandbox control calls: users, stock, incoming SMS, reserves and payouts."""
+"""fivesim's sandbox control calls: users, stock and incoming SMS (pinned interface), reserves,
+and payouts to list and settle (approve or reject) without the console."""
 
 from __future__ import annotations
 
