@@ -157,12 +157,12 @@ async def test_reject_gives_earnings_and_reserve_back(
     assert_invariants(ctx)
 
 
-async def test_unknown_payouts_are_404(client: httpx.AsyncClient) -> None:
+async def test_unknown_payouts_are_400(client: httpx.AsyncClient) -> None:
     await _two_payouts(client)
     for payout_id in (999, 0, -3, 2**31, 10**30):
         answer = await _decide(client, payout_id, {"decision": "approve"})
         assert (answer.status_code, answer.json()) == (
-            404,
+            400,
             {"error": f"no payout {payout_id}"},
         ), payout_id
     assert [p["state"] for p in await _list(client)] == ["pending", "pending"]
@@ -232,7 +232,6 @@ async def test_calls_are_documented_under_sandbox(client: httpx.AsyncClient) -> 
         assert operation["tags"] == ["sandbox"]
         assert {"200", "400", "401"} <= set(operation["responses"])
         assert "422" not in operation["responses"]
-    assert "404" in decision["responses"]
     schema = decision["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["decision"]["enum"] == ["approve", "reject"]
 

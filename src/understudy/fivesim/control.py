@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.context import ContextDep
-from understudy.control.auth import AdminDep, ControlError, ErrorBody, StatusBody
+from understudy.control.auth import AdminDep, ControlError, StatusBody
 from understudy.core.money import InvalidAmount, major_number, to_minor
 from understudy.fivesim import catalogue, orders, payouts, service, vendor
 from understudy.fivesim.models import Payout
@@ -215,9 +215,6 @@ async def set_reserves(request: Request, ctx: ContextDep, _: AdminDep) -> Status
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 PayoutState = Literal["pending", "approved", "rejected"]
 DECISIONS = {"approve": payouts.approve, "reject": payouts.reject}
-NO_PAYOUT: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No payout has this id"}
-}
 
 
 class Decision(BaseModel):
@@ -305,7 +302,6 @@ async def list_payouts(
 @router.post(
     "/payouts/{payout_id}",
     response_model=DecidedBody,
-    responses=NO_PAYOUT,
     openapi_extra=_body_doc(Decision),
 )
 async def settle_payout(
@@ -319,9 +315,7 @@ async def settle_payout(
             payout = decide_payout(
                 session, payout_id=payout_id, decision=body.decision, now=ctx.now(session)
             )
-        except LookupError as exc:
-            raise ControlError(str(exc), 404) from None
-        except ValueError as exc:
+        except (LookupError, ValueError) as exc:  # unknown or already decided: bad input
             raise ControlError(str(exc)) from None
         return DecidedBody(payout=payout_body(payout))
 
