@@ -110,9 +110,9 @@ def live(
         yield Live(base, live_database_url, ADMIN_TOKEN, OPERATOR, artifacts)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def browser(chromium: str) -> AsyncIterator[Browser]:
-    """A headless Chromium for one test."""
+    """A headless Chromium for the run (each test opens a fresh context of its own)."""
     async with async_playwright() as driver:
         launched = await driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
