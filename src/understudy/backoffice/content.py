@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.earnings import current_plan
@@ -184,3 +184,13 @@ def add_resource(
         )
     )
     return None
+
+
+def add_category(session: Session, *, title: str, icon: str) -> int:
+    """A new resource category; returns its id (the next after the seeded ones)."""
+    # The seeded categories carry explicit ids, so a database sequence would not know them.
+    top = session.scalar(select(func.max(CategoryResource.id))) or 0
+    row = CategoryResource(id=top + 1, title=title, icon=icon)
+    session.add(row)
+    session.flush()
+    return row.id

@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers (PostgreSQL INTEGER): a larger one names nothing
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from understudy.context import ContextDep
 from understudy.control.auth import AdminDep, ControlError, StatusBody
+from understudy.core.db import MAX_ID
 from understudy.core.money import InvalidAmount, major_number, to_minor
 from understudy.fivesim import catalogue, orders, payouts, service, vendor
 from understudy.fivesim.models import Payout
@@ -212,7 +213,6 @@ async def set_reserves(request: Request, ctx: ContextDep, _: AdminDep) -> Status
 
 # --- payouts under review (fivesim.payouts; the console's decisions, without an operator) -------
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 PayoutState = Literal["pending", "approved", "rejected"]
 DECISIONS = {"approve": payouts.approve, "reject": payouts.reject}
 

@@ -18,13 +18,9 @@ from understudy.backoffice.reference import WALLETS
 from understudy.backoffice.wire import decimal_string
 from understudy.console.backoffice.lookup import plan_name
 from understudy.console.pages import ConsolePage, Pager
+from understudy.core.db import MAX_ID
 
 COUNT_CAP = 10_000  # a list counts at most this many matches (a million-member table stays cheap)
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search(
@@ -35,14 +31,14 @@ def search(
     sponsor = aliased(Member)
     where: list[Any] = []
     if pager.q:
-        like = _like(pager.q)
+        needle = pager.q.lower()
         full_name = func.lower(Member.first_name + " " + Member.last_name)
         found = [
-            Member.username_key.like(like, escape="\\"),
-            Member.email_key.like(like, escape="\\"),
-            full_name.like(like, escape="\\"),
+            Member.username_key.contains(needle, autoescape=True),
+            Member.email_key.contains(needle, autoescape=True),
+            full_name.contains(needle, autoescape=True),
         ]
-        if pager.q.isdigit() and int(pager.q) < 2**31:
+        if pager.q.isdigit() and int(pager.q) <= MAX_ID:
             found.append(Member.id == int(pager.q))
         where.append(or_(*found))
     if sponsor_id is not None:

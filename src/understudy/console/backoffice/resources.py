@@ -73,16 +73,6 @@ class ResourceForm(Form):
     )
 
 
-def add_category(session: Session, *, title: str, icon: str) -> int:
-    """A new resource category; returns its id (the next after the seeded ones)."""
-    # The seeded categories carry explicit ids, so a database sequence would not know them.
-    top = session.scalar(select(func.max(CategoryResource.id))) or 0
-    row = CategoryResource(id=top + 1, title=title, icon=icon)
-    session.add(row)
-    session.flush()
-    return row.id
-
-
 def listing(session: Session) -> dict[str, Any]:
     """The categories (with their resource counts) and every resource, newest first."""
     counts = dict(
@@ -193,7 +183,7 @@ class ResourcesPage(ConsolePage):
                 request,
                 "backoffice.resource_category_create",
                 "backoffice resource categories",
-                lambda session: add_category(session, title=title, icon=icon),
+                lambda session: content.add_category(session, title=title, icon=icon),
                 lambda made: {"category_id": made, "title": title, "icon": icon},
             )
             return self.done(

@@ -24,9 +24,9 @@ from understudy.console.fivesim.forms import ReservesForm
 from understudy.console.fivesim.money import rub
 from understudy.console.models import ConsoleOperator
 from understudy.console.pages import FormError, Pager, context, operator_id
+from understudy.core.db import MAX_ID
 from understudy.fivesim import payouts, vendor
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 DECISIONS: dict[str, tuple[Callable[..., payouts.Decided], str]] = {
     "approve": (payouts.approve, "approved"),
     "reject": (payouts.reject, "rejected"),

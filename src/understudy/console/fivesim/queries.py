@@ -37,12 +37,6 @@ STATUSES = ACTIVE + FINAL
 USED_STATUSES = ("FINISHED", "BANNED")
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching text anywhere (its wildcards taken literally)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _page(session: Session, stmt: Select[Any], *, limit: int, offset: int) -> tuple[list[Any], int]:
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return list(session.execute(stmt.limit(limit).offset(offset)).all()), int(total)
@@ -79,11 +73,11 @@ def countries(session: Session, *, q: str = "") -> list[CountryRow]:
     )
     stmt = select(Country).order_by(Country.name)
     if q:
-        pattern = _like(q)
+        needle = q.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Country.name).like(pattern, escape="\\"),
-                func.lower(Country.text_en).like(pattern, escape="\\"),
+                func.lower(Country.name).contains(needle, autoescape=True),
+                func.lower(Country.text_en).contains(needle, autoescape=True),
             )
         )
     return [
@@ -130,7 +124,7 @@ def operators(
     if country:
         stmt = stmt.where(Operator.country == country)
     if q:
-        stmt = stmt.where(func.lower(Operator.name).like(_like(q), escape="\\"))
+        stmt = stmt.where(func.lower(Operator.name).contains(q.lower(), autoescape=True))
     rows, total = _page(session, stmt, limit=limit, offset=offset)
     return [OperatorRow(c, n, int(f or 0), int(p or 0)) for c, n, f, p in rows], total
 
@@ -159,7 +153,7 @@ def products(session: Session, *, q: str, limit: int, offset: int) -> tuple[list
         .order_by(Product.name)
     )
     if q:
-        stmt = stmt.where(func.lower(Product.name).like(_like(q), escape="\\"))
+        stmt = stmt.where(func.lower(Product.name).contains(q.lower(), autoescape=True))
     rows, total = _page(session, stmt, limit=limit, offset=offset)
     return [ProductRow(n, c, int(o), int(k)) for n, c, o, k in rows], total
 
@@ -290,10 +284,10 @@ def _user_rows(session: Session, users: list[User]) -> list[UserRow]:
 
 
 def _user_search(q: str) -> Any:
-    pattern = _like(q)
+    needle = q.lower()
     conditions = [
-        func.lower(User.email).like(pattern, escape="\\"),
-        func.lower(User.vendor).like(pattern, escape="\\"),
+        func.lower(User.email).contains(needle, autoescape=True),
+        func.lower(User.vendor).contains(needle, autoescape=True),
     ]
     if q.isdigit() and len(q) < 10:
         conditions.append(User.id == int(q))
@@ -435,9 +429,9 @@ def numbers(
     if q:
         stmt = stmt.where(
             or_(
-                Number.phone.like(_like(q), escape="\\"),
-                func.lower(Number.country).like(_like(q), escape="\\"),
-                func.lower(Number.operator).like(_like(q), escape="\\"),
+                Number.phone.contains(q.lower(), autoescape=True),
+                func.lower(Number.country).contains(q.lower(), autoescape=True),
+                func.lower(Number.operator).contains(q.lower(), autoescape=True),
             )
         )
     rows, total = _page(session, stmt, limit=limit, offset=offset)
@@ -564,11 +558,11 @@ def orders(
     if user_id is not None:
         stmt = stmt.where(Order.user_id == user_id)
     if q:
-        pattern = _like(q)
+        needle = q.lower()
         conditions = [
-            Order.phone.like(pattern, escape="\\"),
-            func.lower(Order.product).like(pattern, escape="\\"),
-            func.lower(User.email).like(pattern, escape="\\"),
+            Order.phone.contains(needle, autoescape=True),
+            func.lower(Order.product).contains(needle, autoescape=True),
+            func.lower(User.email).contains(needle, autoescape=True),
             cast(Order.id, String) == q,
         ]
         stmt = stmt.where(or_(*conditions))

@@ -12,8 +12,6 @@ from starlette.exceptions import HTTPException
 from understudy.core.money import to_major
 from understudy.nebeus.models import Partner, User
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
-
 
 def money(minor: int, currency: str) -> str:
     """Minor units as major-unit text with the currency, e.g. "500.00 EUR"."""

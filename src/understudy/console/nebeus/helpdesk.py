@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from understudy.console.nebeus.common import MAX_ID, not_found, when
+from understudy.console.nebeus.common import not_found, when
 from understudy.console.pages import ConsolePage, Pager
+from understudy.core.db import MAX_ID
 from understudy.core.timers import Timer
 from understudy.nebeus.helpdesk import ZENDESK
 from understudy.nebeus.models import HelpdeskTicket, Partner, User

@@ -14,8 +14,9 @@ from starlette.responses import Response
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from understudy.console.nebeus.common import MAX_ID, not_found, when
+from understudy.console.nebeus.common import not_found, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
+from understudy.core.db import MAX_ID
 from understudy.nebeus import kyc
 from understudy.nebeus.models import Partner, User, Verification, VerificationDocument
 

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form, SelectField
 
-from understudy.console.nebeus.common import MAX_ID, money, not_found, people, when
+from understudy.console.nebeus.common import money, not_found, people, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
+from understudy.core.db import MAX_ID
 from understudy.nebeus import banking, kyc, loans
 from understudy.nebeus.loans_models import Loan
 from understudy.nebeus.models import (
