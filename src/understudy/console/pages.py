@@ -44,7 +44,6 @@ from understudy.context import AppContext
 T = TypeVar("T")
 F = TypeVar("F", bound=Form)
 MAX_FORM_FIELDS = 200
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class FormError(ValueError):

@@ -21,9 +21,9 @@ from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 from understudy.backoffice import content, resource_files
 from understudy.backoffice.models import CategoryResource, Resource
 from understudy.console.backoffice.forms import CONTROL, no_nul, stripped
-from understudy.console.pages import MAX_UPLOAD_BYTES, ConsolePage, FormError, context
+from understudy.console.pages import ConsolePage, FormError, context
 
-MAX_FILE_BYTES = MAX_UPLOAD_BYTES
+MAX_FILE_BYTES = resource_files.MAX_BYTES
 ICON = r"^[a-z0-9 -]+$"
 
 
