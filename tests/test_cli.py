@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.live_server import free_port
+from tests.live_server import free_port, running_server, server_env
 from understudy.cli import app
 from understudy.core import migrate
 
@@ -157,3 +158,39 @@ def test_serve_runs_a_real_server_with_demo_banner(tmp_path: Path) -> None:
     assert f"curl http://127.0.0.1:{port}/healthz" in output
     assert f"serving fivesim, nebeus, backoffice on http://127.0.0.1:{port}" in output
     assert not (tmp_path / "understudy.db").exists()  # --db was honoured
+
+
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _ask(sock: socket.socket) -> bytes:
+    """Send a keep-alive GET /healthz on `sock` and return the response head and body."""
+    sock.sendall(HEALTHZ)
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+@pytest.mark.slow
+def test_idle_connections_stay_open_for_the_keep_alive_timeout(tmp_path: Path) -> None:
+    """The default outlasts a client's pause (uvicorn's own 5 s would not); the setting applies."""
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    short = server_env(UNDERSTUDY_KEEP_ALIVE_TIMEOUT="1")
+    with (
+        running_server(db, tmp_path / "default.log") as default_base,
+        running_server(db, tmp_path / "short.log", env=short) as short_base,
+    ):
+        ports = [int(base.rsplit(":", 1)[1]) for base in (default_base, short_base)]
+        with (
+            socket.create_connection(("127.0.0.1", ports[0]), timeout=30) as kept,
+            socket.create_connection(("127.0.0.1", ports[1]), timeout=30) as closed,
+        ):
+            assert _ask(kept).startswith(b"HTTP/1.1 200")
+            assert _ask(closed).startswith(b"HTTP/1.1 200")
+            assert closed.recv(1) == b""  # the server hangs up after a second, well within 30 s
+            time.sleep(6)
+            assert _ask(kept).startswith(b"HTTP/1.1 200")

@@ -133,6 +133,7 @@ def serve(
         # A worker that has not answered the supervisor's ping by then is killed and replaced;
         # uvicorn's 5 s would cull workers still importing on a busy machine, over and over.
         timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
 
 

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, gt=0)
     threads: int = Field(default=40, gt=0, le=1000)
     worker_healthcheck_timeout: int = Field(default=60, gt=0)
+    # Seconds an idle HTTP/1.1 connection stays open. Longer than the idle timeouts of common
+    # proxies and client pools (60 s): a server that closes first races the client's next request
+    # on that connection, which then fails with a reset (a proxy answers 502).
+    keep_alive_timeout: int = Field(default=75, gt=0)
     # Operator console (/admin): cookie flags, session expiry (seconds), login rate limits.
     console_secure_cookies: bool = False
     console_idle_timeout: int = Field(default=30 * 60, gt=0)
