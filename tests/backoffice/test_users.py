@@ -38,7 +38,7 @@ async def test_get_user_golden_shape(client: httpx.AsyncClient, auth: dict[str, 
 
 
 async def test_get_unknown_user(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    for user in ("999", "abc", "0", "-1", "99999999999999"):
+    for user in ("999", "abc", "0", "-1", "99999999999999", "²", "9" * 5000):
         r = await client.get(f"/api/v1/users/{user}", headers=auth)
         assert (r.status_code, r.content) == (404, b'{"error":"User not found."}'), user
 

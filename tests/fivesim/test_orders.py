@@ -132,7 +132,8 @@ async def test_unknown_or_foreign_order(client: httpx.AsyncClient) -> None:
     _, order = await _bought(client)
     _, other = await new_user(client, "other.user@example.com")
     assert_error(await _order(client, "check", other, order["id"]), "order not found", 404)
-    assert_error(await _order(client, "check", other, "abc"), "order not found", 404)
+    for odd in ("abc", "²", "9" * 5000):
+        assert_error(await _order(client, "check", other, odd), "order not found", 404)
     for beyond in (2**31, 10**18, 10**30):  # past the id column's range on PostgreSQL
         assert_error(await _order(client, "check", other, beyond), "order not found", 404)
         assert_error(await _order(client, "finish", other, beyond), "order not found")

@@ -17,6 +17,7 @@ from understudy.backoffice import keys
 from understudy.backoffice.errors import error
 from understudy.backoffice.models import Member
 from understudy.backoffice.settings import get_settings
+from understudy.core.db import parse_id, row_by_id
 from understudy.core.instance import get_or_create_secret
 
 JWT_SECRET_NAME = "backoffice.jwt_secret"
@@ -106,10 +107,9 @@ def _member_of(session: Session, payload: dict[str, object]) -> Member:
         raise error(401, "Couldn't find User without an ID")
     member = None
     if isinstance(user_id, int) and not isinstance(user_id, bool):
-        member = session.get(Member, user_id) if 0 < user_id < 2**31 else None
-    elif isinstance(user_id, str) and user_id.strip().isdigit():
-        number = int(user_id.strip())
-        member = session.get(Member, number) if 0 < number < 2**31 else None
+        member = row_by_id(session, Member, user_id)
+    elif isinstance(user_id, str):
+        member = row_by_id(session, Member, parse_id(user_id))
     if member is None:
         shown = user_id if isinstance(user_id, str) else json.dumps(user_id)
         raise error(401, f"Couldn't find User with 'id'={shown}")

@@ -9,6 +9,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from understudy.core.db import is_id
+
 T = TypeVar("T")
 
 DbOption = Annotated[
@@ -193,7 +195,7 @@ def resource(
     from understudy.backoffice import content
 
     def work(session: Session, now: Any) -> str | None:
-        if not 0 < category_id < 2**31:
+        if not is_id(category_id):
             return f"no category {category_id}"
         return content.add_resource(
             session,
@@ -245,7 +247,7 @@ def cashout_resolve(cashout_id: int, status: Resolution, db: DbOption = None) ->
     from understudy.backoffice import operations
 
     def work(session: Session, now: Any) -> str | None:
-        if not 0 < cashout_id < 2**31:
+        if not is_id(cashout_id):
             return f"no pending cash-out {cashout_id}"
         return operations.resolve_cashout(
             session, cashout_id=cashout_id, status=status.value, now=now

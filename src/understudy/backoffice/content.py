@@ -19,17 +19,13 @@ from understudy.backoffice.models import (
     Ticket,
     TicketThread,
 )
+from understudy.core.db import parse_id, row_by_id
 
 BLANK = "can't be blank"
 
 
 def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
-
-
-def _id(value: str | None) -> int | None:
-    text = (value or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
 
 
 def notices(session: Session, *, member: Member) -> tuple[list[Notice], ...]:
@@ -58,7 +54,7 @@ def products(session: Session, *, member: Member) -> list[tuple[Purchase, Plan]]
 
 def resources(session: Session, *, category_id: str) -> list[Resource]:
     """A category's resources by id; 404 when the category does not exist."""
-    found = _id(category_id)
+    found = parse_id(category_id)
     if found is None or session.get(CategoryResource, found) is None:
         raise form_errors(404, {"category_id": ["category_id doesn't exist."]})
     return list(
@@ -68,7 +64,7 @@ def resources(session: Session, *, category_id: str) -> list[Resource]:
 
 def tickets(session: Session, *, user_id: str) -> list[Ticket]:
     """A member's tickets by id; 404 when the member does not exist."""
-    found = _id(user_id)
+    found = parse_id(user_id)
     if found is None or session.get(Member, found) is None:
         raise form_errors(404, {"user_id": ["user_id doesn't exist."]})
     return list(session.scalars(select(Ticket).where(Ticket.user_id == found).order_by(Ticket.id)))
@@ -84,7 +80,7 @@ def open_ticket(
 ) -> Ticket:
     """Open a ticket whose first thread is the comment; every failure is a 404 form error."""
     errors: dict[str, list[str]] = {}
-    member_id = _id(user_id)
+    member_id = parse_id(user_id)
     user_errors = [BLANK] if _blank(user_id) else []
     if member_id is None or session.get(Member, member_id) is None:
         user_errors.append("user_id doesn't exist.")
@@ -107,7 +103,7 @@ def open_ticket(
 
 def threads(session: Session, *, ticket_id: str) -> list[TicketThread]:
     """A ticket's conversation by id; 404 when the ticket does not exist."""
-    found = _id(ticket_id)
+    found = parse_id(ticket_id)
     if found is None or session.get(Ticket, found) is None:
         raise form_errors(404, {"ticket_id": ["ticket_id doesn't exist."]})
     return list(
@@ -122,7 +118,7 @@ def add_thread(
 ) -> TicketThread:
     """Append a message to a ticket; every failure is a 404 form error."""
     errors: dict[str, list[str]] = {}
-    found = _id(ticket_id)
+    found = parse_id(ticket_id)
     ticket_errors = [BLANK] if _blank(ticket_id) else []
     if found is None or session.get(Ticket, found) is None:
         ticket_errors.append("ticket_id doesn't exist.")
@@ -146,7 +142,7 @@ def set_ticket_status(session: Session, *, ticket_id: int, status: str) -> str |
     """Operators: move a ticket to New, In Progress or Closed; returns a problem or None."""
     if status not in TICKET_STATUSES:
         return "status must be one of: " + ", ".join(TICKET_STATUSES)
-    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id < 2**31 else None
+    ticket = row_by_id(session, Ticket, ticket_id)
     if ticket is None:
         return f"no ticket {ticket_id}"
     ticket.status = status

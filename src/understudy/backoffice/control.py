@@ -13,6 +13,7 @@ from understudy.backoffice import content, keys, operations, service, wallets
 from understudy.context import ContextDep
 from understudy.control.auth import AdminDep, ControlError, StatusBody
 from understudy.core import ledger
+from understudy.core.db import is_id
 from understudy.core.money import InvalidAmount, to_minor
 
 control_router = APIRouter()
@@ -208,7 +209,7 @@ async def add_resource(request: Request, ctx: ContextDep, _: AdminDep) -> Status
     """Publish a resource in a category."""
     body = await parse(request, ResourceBody)
     _no_nul(body.title, body.description, body.video or "", body.file_url or "")
-    if not 0 < body.category_id < 2**31:
+    if not is_id(body.category_id):
         raise ControlError(f"no category {body.category_id}", 400)
 
     def work(session: Session) -> str | None:
@@ -317,7 +318,7 @@ async def resolve_cashout(
 ) -> StatusBody:
     """Approve, or reject (crediting `Cashout Rejected - <currency>`), a pending cash-out once."""
     body = await parse(request, CashoutStatusBody)
-    if not 0 < cashout_id < 2**31:
+    if not is_id(cashout_id):
         raise ControlError(f"no pending cash-out {cashout_id}", 400)
 
     def work(session: Session) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import Member, ProfileImage
 from understudy.backoffice.wire import MAX_UPLOAD, Upload
+from understudy.core.db import parse_id, row_by_id
 
 MAX_BYTES = MAX_UPLOAD
 TOO_BIG = "File size should be less than 5 MB"
@@ -58,8 +59,5 @@ def store(session: Session, *, member: Member, upload: Upload, kind: str, now: d
 
 def load(session: Session, *, user_id: str, filename: str) -> ProfileImage | None:
     """The stored picture, if this is its current name."""
-    text = user_id.strip()
-    if not text.isdigit() or not 0 < int(text) < 2**31:
-        return None
-    row = session.get(ProfileImage, int(text))
+    row = row_by_id(session, ProfileImage, parse_id(user_id))
     return row if row is not None and row.filename == filename else None

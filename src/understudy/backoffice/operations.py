@@ -11,6 +11,7 @@ from understudy.backoffice import compensation, wallets
 from understudy.backoffice.models import Cashout, CashoutCurrency, Member, Plan
 from understudy.backoffice.settings import get_settings
 from understudy.core import ledger
+from understudy.core.db import row_by_id
 from understudy.core.money import to_minor
 
 STATUSES = ("approved", "rejected")
@@ -52,7 +53,7 @@ def request_cashout(
         return None, f"no member {username!r}"
     if wallet_id not in wallets.WALLET_IDS or wallet_id == wallets.LIFETIME:
         return None, "wallet_id must be 2 to 5 (Lifetime Earning is a running total)"
-    currency = session.get(CashoutCurrency, currency_id) if 0 < currency_id < 2**31 else None
+    currency = row_by_id(session, CashoutCurrency, currency_id)
     if currency is None:
         return None, f"no cash-out currency {currency_id}"
     if amount < to_minor(get_settings().cashout_min, wallets.CURRENCY):

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import ResourceFile
+from understudy.core.db import parse_id, row_by_id
 
 MAX_BYTES = 10 * 1024 * 1024
 PATH = "/uploads/resource/file/{id}/{name}"
@@ -70,8 +71,5 @@ def store(session: Session, *, filename: str, content_type: str, data: bytes, no
 
 def load(session: Session, *, file_id: str, filename: str) -> ResourceFile | None:
     """The stored file with this id, if this is its name."""
-    text = file_id.strip()
-    if not text.isdigit() or not 0 < int(text) < 2**31:
-        return None
-    row = session.get(ResourceFile, int(text))
+    row = row_by_id(session, ResourceFile, parse_id(file_id))
     return row if row is not None and row.filename == filename else None

@@ -34,6 +34,7 @@ from understudy.backoffice.signup import (
 from understudy.backoffice.signup import SIGNUP_FIELDS as SIGNUP_FIELDS
 from understudy.backoffice.signup import create_member as create_member
 from understudy.backoffice.wire import Upload
+from understudy.core.db import parse_id, row_by_id
 from understudy.core.mail import queue_mail
 from understudy.core.passwords import hash_password, verify_password
 
@@ -48,10 +49,7 @@ def by_username(session: Session, username: str) -> Member | None:
 
 def get_member(session: Session, *, user_id: str | int) -> Member:
     """The member with this id (given as in the URL), else the 404 User not found."""
-    text = str(user_id).strip()
-    if not text.isdigit() or not 0 < int(text) < 2**31:
-        raise user_not_found()
-    member = session.get(Member, int(text))
+    member = row_by_id(session, Member, parse_id(str(user_id)))
     if member is None:
         raise user_not_found()
     return member
@@ -282,10 +280,10 @@ def wallet_page(
     if found:
         raise form_errors(422, found)
     number = page_number(page or "1")
-    owner, wallet = (user_id or "").strip(), wallet_id.strip()
-    if not (owner.isdigit() and wallet.isdigit() and int(owner) < 2**31 and int(wallet) < 2**31):
+    owner, wallet = parse_id(user_id), parse_id(wallet_id)
+    if owner is None or wallet is None:
         return WalletPage(rows=[], total_pages=0, current_page=number)
-    rows, total = wallets.page(session, user_id=int(owner), wallet_id=int(wallet), number=number)
+    rows, total = wallets.page(session, user_id=owner, wallet_id=wallet, number=number)
     return WalletPage(rows=rows, total_pages=total, current_page=number)
 
 

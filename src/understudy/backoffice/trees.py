@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from understudy.backoffice.errors import form_errors
 from understudy.backoffice.models import MatrixNode, Member, Plan, Purchase
 from understudy.backoffice.views import DEFAULT_IMAGE
+from understudy.core.db import parse_id, row_by_id
 
 SLOTS = ("child_left", "child_center", "child_right")
 
 
 def tree_member(session: Session, *, user_id: str) -> Member:
     """The member a tree is drawn for, else 404 `user_id doesn't exist.`."""
-    text = user_id.strip()
-    member = session.get(Member, int(text)) if text.isdigit() and 0 < int(text) < 2**31 else None
+    member = row_by_id(session, Member, parse_id(user_id))
     if member is None:
         raise form_errors(404, {"user_id": ["user_id doesn't exist."]})
     return member

@@ -40,6 +40,7 @@ from understudy.console import audit
 from understudy.console.auth import OPERATOR, client_ip
 from understudy.console.posted import FORM_STATE
 from understudy.context import AppContext
+from understudy.core.text import is_ascii_digits
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Form)
@@ -178,7 +179,7 @@ class Pager:
         self.size = size
         self.q = query.get("q", "").strip()[:200]
         raw = query.get("page", "1")
-        self.page = int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+        self.page = int(raw) if is_ascii_digits(raw) and len(raw) < 7 and int(raw) > 0 else 1
         self.total = 0
 
     @property

@@ -18,9 +18,34 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from understudy.core.text import is_ascii_digits
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers (PostgreSQL INTEGER): a larger one names nothing
+
+
+def is_id(value: int | None) -> bool:
+    """True when `value` could be a row's id: a positive 32-bit integer."""
+    return value is not None and 0 < value <= MAX_ID
+
+
+def parse_id(text: str | None) -> int | None:
+    """The id written in ASCII digits in `text` (spaces around allowed), else None."""
+    text = (text or "").strip()
+    if not is_ascii_digits(text):
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_ID)):  # also spares int() a huge string, which it refuses
+        return None
+    value = int(digits or "0")
+    return value if is_id(value) else None
+
+
+def row_by_id(session: Session, model: type[T], ident: int | None) -> T | None:
+    """The `model` row with this id; None when there is none or no row could have that id."""
+    return session.get(model, ident) if is_id(ident) else None
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

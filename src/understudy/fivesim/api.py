@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from understudy.context import AppContext, ContextDep
 from understudy.core.clock import rfc3339
+from understudy.core.db import parse_id
 from understudy.fivesim import errors as e
 from understudy.fivesim import orders, service
 from understudy.fivesim.errors import FivesimError, plain
@@ -80,14 +81,9 @@ async def run(
     return body if isinstance(body, Response) else JSONBody(body)
 
 
-MAX_ORDER_ID = 2**31 - 1  # order ids are 32-bit integers on PostgreSQL
-
-
 def _valid_order_id(raw: str) -> int | None:
     """The order id in the path, or None when it cannot name an order."""
-    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ORDER_ID:
-        return None
-    return int(raw)
+    return parse_id(raw) if raw == raw.strip() else None
 
 
 def order_id_of(raw: str) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from understudy.context import ContextDep
 from understudy.control.auth import AdminDep, ControlError, StatusBody
-from understudy.core.db import MAX_ID
+from understudy.core.db import MAX_ID, is_id
 from understudy.core.money import InvalidAmount, major_number, to_minor
 from understudy.fivesim import catalogue, orders, payouts, service, vendor
 from understudy.fivesim.models import Payout
@@ -105,7 +105,7 @@ class Reserves(BaseModel):
 class IncomingSms(BaseModel):
     """An SMS arriving on an order's number."""
 
-    order_id: int = Field(ge=1, le=2**31 - 1)  # 32-bit ids on PostgreSQL
+    order_id: int = Field(ge=1, le=MAX_ID)
     sender: str = Field(min_length=1, max_length=100)
     text: str = Field(max_length=2000)
 
@@ -270,7 +270,7 @@ def listed_payouts(session: Session, *, state: str | None) -> list[Payout]:
 
 def decide_payout(session: Session, *, payout_id: int, decision: str, now: datetime) -> Payout:
     """Approve or reject a pending payout once, as no operator; LookupError/ValueError if not."""
-    if not 0 < payout_id <= MAX_ID:
+    if not is_id(payout_id):
         raise LookupError(f"no payout {payout_id}")
     try:
         decided = DECISIONS[decision](session, payout_id=payout_id, operator_id=None, now=now)

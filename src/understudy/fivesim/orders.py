@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from understudy.core import ledger, timers
+from understudy.core.text import is_ascii_digits
 from understudy.fivesim import catalogue, stock, versions
 from understudy.fivesim import errors as e
 from understudy.fivesim.codes import extract_code
@@ -119,7 +120,7 @@ def _check_rating(session: Session, user: User, now: datetime) -> None:
 def _forwarding_number(number: str | None, user: User) -> str:
     if not number:
         return user.default_forwarding_number
-    return number if len(number) == 11 and number.isdigit() and number[0] in "78" else ""
+    return number if len(number) == 11 and is_ascii_digits(number) and number[0] in "78" else ""
 
 
 class _Facts(NamedTuple):
@@ -273,7 +274,7 @@ def reuse(session: Session, *, user: User, product_name: str, number: str, now: 
     product = catalogue.product(session, name=product_name)
     if product is None:
         raise FivesimError(e.NO_PRODUCT)
-    if not (number.isdigit() and 4 <= len(number) <= 15):
+    if not (is_ascii_digits(number) and 4 <= len(number) <= 15):
         raise FivesimError(e.REUSE_NOT_POSSIBLE)
     earlier = session.scalar(
         select(Order)

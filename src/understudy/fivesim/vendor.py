@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
+from understudy.core.text import is_ascii_digits
 from understudy.fivesim import catalogue, orders, payouts, stock, versions
 from understudy.fivesim import errors as e
 from understudy.fivesim.errors import FivesimError
@@ -110,7 +111,7 @@ def add_numbers(
         if not SLUG.match(item.operator) or item.operator == orders.ANY:
             raise FivesimError(e.BAD_OPERATOR)
         digits = re.sub(r"[\s()-]", "", item.phone).removeprefix("+")
-        if not (digits.isdigit() and 6 <= len(digits) <= 15):
+        if not (is_ascii_digits(digits) and 6 <= len(digits) <= 15):
             raise FivesimError(e.BAD_PHONE)
         cleaned.append(NewNumber("+" + digits, item.country, item.operator))
     added = skipped = 0

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from understudy.core import ledger
+from understudy.core.db import row_by_id
 from understudy.nebeus.loans_models import Loan
 from understudy.nebeus.models import Currency, MoneyAccount, Partner, User
 
@@ -149,7 +150,7 @@ def own_account(session: Session, *, user_id: int, account_id: object) -> MoneyA
         wanted = int(account_id)
     except ValueError:
         raise BankingError("Account not found") from None
-    account = session.get(MoneyAccount, wanted) if abs(wanted) < 2**31 else None
+    account = row_by_id(session, MoneyAccount, wanted)
     if account is None or account.user_id != user_id:
         raise BankingError("Account not found")
     return account

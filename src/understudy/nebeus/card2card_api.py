@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from understudy.core.db import is_id, row_by_id
 from understudy.core.money import scale, to_major
+from understudy.core.text import is_ascii_digits
 from understudy.nebeus import banking, card2card, cards, trading
 from understudy.nebeus.identity import EMAIL
 from understudy.nebeus.jsonrpc import Call, error, field_error, route
@@ -22,7 +24,7 @@ TRUE = (True, 1, "1", "true", "on")
 
 def _source(call: Call) -> SavedCard | MoneyAccount:
     kind, _, ident = str(call.params["source_id"]).partition(":")
-    if ident.isdigit() and len(ident) < 10:
+    if is_ascii_digits(ident) and len(ident) < 10:
         row: SavedCard | MoneyAccount | None = None
         if kind == "card":
             row = call.db.get(SavedCard, int(ident))
@@ -47,7 +49,9 @@ def _new_card(call: Call) -> cards.Card:
         expiry=given["expiration_date"],
         cvc=given["cvv"],
     )
-    if not (card.number.isdigit() and 12 <= len(card.number) <= 19 and cards.luhn(card.number)):
+    if not (
+        is_ascii_digits(card.number) and 12 <= len(card.number) <= 19 and cards.luhn(card.number)
+    ):
         raise field_error("card_number", "Card number is not valid")
     if not cards.valid(card, now=call.now):
         raise error("Card details are not valid")
@@ -59,9 +63,7 @@ def _recipient(call: Call) -> dict[str, Any]:
     if not blank(call.params.get("recipient_id")):
         rid = as_int(call.params["recipient_id"])
         saved = (
-            card2card.recipient(call.db, user_id=call.uid, recipient_id=rid)
-            if rid is not None and 0 < rid < 2**31
-            else None
+            card2card.recipient(call.db, user_id=call.uid, recipient_id=rid) if is_id(rid) else None
         )
         if saved is None:
             raise field_error("recipient_id", "Recipient not found")
@@ -71,10 +73,10 @@ def _recipient(call: Call) -> dict[str, Any]:
     email = text(call.params, "recipient_email", label="Email")
     name = text(call.params, "recipient_cardholder_name", label="Cardholder name")
     country_id = as_int(country_value)
-    country = call.db.get(Country, country_id) if country_id and 0 < country_id < 2**31 else None
+    country = row_by_id(call.db, Country, country_id)
     if country is None:
         raise field_error("recipient_country_id", "Country not found")
-    if not (number.isdigit() and 12 <= len(number) <= 19 and cards.luhn(number)):
+    if not (is_ascii_digits(number) and 12 <= len(number) <= 19 and cards.luhn(number)):
         raise field_error("recipient_card_number", "Card number is not valid")
     if not EMAIL.match(email):
         raise field_error("recipient_email", "Email is not valid")

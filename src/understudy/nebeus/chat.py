@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from understudy.core.db import MAX_ID, is_id, row_by_id
 from understudy.nebeus.chat_models import (
     ChatGroup,
     ChatGroupMember,
@@ -33,7 +34,6 @@ STATUSES = ("active", "favorite", "archive")
 STORED_TYPES = ("message", "meta", "money4_chat_attach_msg")
 TYPES = (*STORED_TYPES, "typing")
 MAX_MESSAGE = 10_000
-MAX_ID = 2**31  # ids are 32-bit integers on PostgreSQL
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -97,14 +97,9 @@ def people(db: Session, user_ids: Iterable[int]) -> dict[int, Person]:
     }
 
 
-def storable(ident: int | None) -> bool:
-    """Whether an id fits the id columns (so a query with it cannot fail)."""
-    return ident is not None and 0 < ident < MAX_ID
-
-
 def active_user(db: Session, user_id: int | None) -> User | None:
     """The active user with this id."""
-    if not storable(user_id):
+    if not is_id(user_id):
         return None
     return db.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
 
@@ -208,7 +203,7 @@ def get_or_create_session(
 
 def group_of(db: Session, *, user_id: int, group_id: int | None) -> ChatGroup:
     """The group, if the caller belongs to it, else "Group does not exist"."""
-    group = db.get(ChatGroup, group_id) if storable(group_id) else None
+    group = row_by_id(db, ChatGroup, group_id)
     if group is None or db.get(ChatGroupMember, (group.id, user_id)) is None:
         raise ChatError("group", "Group does not exist")
     return group
@@ -443,8 +438,8 @@ def history(
     member.is_read = True
     query = select(ChatMessage).where(ChatMessage.session_id == session.id)
     if last_id is not None:
-        query = query.where(ChatMessage.id < min(last_id, MAX_ID))
-    rows = list(db.scalars(query.order_by(ChatMessage.id.desc()).limit(min(limit, MAX_ID - 1))))
+        query = query.where(ChatMessage.id < min(last_id, MAX_ID + 1))
+    rows = list(db.scalars(query.order_by(ChatMessage.id.desc()).limit(min(limit, MAX_ID))))
     who = people(db, {r.from_id for r in rows})
     return [
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from understudy.core.db import MAX_ID
 from understudy.nebeus import chat, chat_book, chat_bus, chat_presence
 from understudy.nebeus.chat_models import ChatPresence
 from understudy.nebeus.chat_presence import Note
@@ -58,7 +59,7 @@ def doc_link(call: Call, *, required_id: bool) -> tuple[str | None, int | None]:
     doc_id: int | None = None
     if not blank(ident):
         doc_id = as_int(ident)
-        if doc_id is None or doc_id < 0 or doc_id >= 2**31:
+        if doc_id is None or doc_id < 0 or doc_id > MAX_ID:
             raise field_error("doc_id", "Doc id is not valid")
     if blank(model):
         if doc_id is not None:

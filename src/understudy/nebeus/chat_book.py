@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from understudy.nebeus.chat import ChatError, people, stamp, storable
+from understudy.core.db import is_id
+from understudy.nebeus.chat import ChatError, people, stamp
 from understudy.nebeus.chat_models import ChatContact, ChatMember, ChatMessage, ChatSession
 from understudy.nebeus.chat_presence import statuses
 from understudy.nebeus.models import User
@@ -85,7 +86,7 @@ def book(db: Session, *, user_id: int, inside: bool, now: datetime) -> list[dict
 
 def _valid_users(db: Session, *, user_id: int, user_ids: list[int]) -> list[int]:
     wanted = set(user_ids)
-    if user_id in wanted or not all(storable(i) for i in wanted):
+    if user_id in wanted or not all(is_id(i) for i in wanted):
         raise ChatError(None, "input parameters are not valid")
     found = set(db.scalars(select(User.id).where(User.id.in_(wanted), User.active.is_(True))))
     if found != wanted:
@@ -112,7 +113,7 @@ def remove_from_book(db: Session, *, user_id: int, user_ids: list[int]) -> None:
 
 def add_partner(db: Session, *, user: User, parent: int | None, child: int | None) -> None:
     """The child partner's user into the parent's book; the parent must be the caller."""
-    if not storable(child) or parent != user.partner_id:
+    if not is_id(child) or parent != user.partner_id:
         raise ChatError(None, "input parameters are not valid")
     target = db.scalar(select(User.id).where(User.partner_id == child, User.active.is_(True)))
     if target is None:

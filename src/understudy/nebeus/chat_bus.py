@@ -30,6 +30,7 @@ from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from understudy.context import AppContext
+from understudy.core.db import MAX_ID
 from understudy.nebeus import chat_presence
 from understudy.nebeus.chat_models import ChatNotification
 from understudy.nebeus.chat_presence import Note
@@ -440,7 +441,7 @@ def fetch(
     """Notifications on these channels after `last` (0: those of the last 50 s), oldest first."""
     query = select(ChatNotification).where(ChatNotification.channel.in_(list(channels)))
     if last > 0:
-        query = query.where(ChatNotification.id > min(last, 2**31 - 1))
+        query = query.where(ChatNotification.id > min(last, MAX_ID))
     else:
         query = query.where(ChatNotification.created_at >= now - RECENT)
     return [

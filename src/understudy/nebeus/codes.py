@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import mail
+from understudy.core.db import is_id
 from understudy.nebeus.models import ConfirmationCode
 
 TTL = timedelta(seconds=300)
@@ -93,7 +94,7 @@ def check(
     locked (PostgreSQL) so concurrent tries of one code are counted one after another.
     """
     row = None
-    if code_id is not None and abs(code_id) < 2**31:
+    if is_id(code_id):
         row = session.get(ConfirmationCode, code_id, with_for_update=True)
     if row is None or row.user_id != user_id or row.state == "used":
         return ("code_id", "Code not found")

@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from understudy.core import ledger, timers
+from understudy.core.db import row_by_id
 from understudy.core.money import to_major
 from understudy.nebeus import banking, kyc
 from understudy.nebeus.loans_models import Instalment, Loan
@@ -166,7 +167,7 @@ def annuity(principal: int, rate_bp: int, term: int) -> list[tuple[int, int]]:
 
 def get_loan(session: Session, loan_id: int) -> Loan | None:
     """A loan by id (ids out of range are not found)."""
-    return session.get(Loan, loan_id) if 0 < loan_id < 2**31 else None
+    return row_by_id(session, Loan, loan_id)
 
 
 def party_loan(session: Session, *, user_id: int, loan_id: int) -> Loan:

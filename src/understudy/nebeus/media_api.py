@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from understudy.context import AppContext
+from understudy.core.db import is_id
+from understudy.core.text import is_ascii_digits
 from understudy.nebeus import flags, images
 from understudy.nebeus.jsonrpc import (
     Call,
@@ -73,7 +75,7 @@ def _thumbnail(ctx: AppContext, request: Request, partner_id: int, big: bool) ->
     def work(db: Any, readonly: bool = False) -> bytes | int:
         if current_user(db, session_id=sid, now=ctx.now(db), readonly=readonly) is None:
             return 401
-        if not 0 < partner_id < 2**31:
+        if not is_id(partner_id):
             return 404
         found = images.thumbnail(db, partner_id=partner_id, big=big)
         return 404 if found is None else found
@@ -145,7 +147,7 @@ def _too_large() -> Response:
 async def _upload_front(request: Request, target: Route) -> Response:
     """JSON-RPC as usual, or a multipart form with the file field `image`."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    if is_ascii_digits(length) and int(length) > MAX_BODY:
         return _too_large()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "multipart/form-data":

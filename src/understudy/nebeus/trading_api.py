@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from understudy.core.money import to_major
+from understudy.core.text import is_ascii_digits
 from understudy.nebeus import banking, cards, trading
 from understudy.nebeus.accounts_api import number
 from understudy.nebeus.jsonrpc import Call, error, field_error, route
@@ -79,7 +80,7 @@ def _own(call: Call, name: str, currency: str) -> MoneyAccount:
 
 def _payment_source(call: Call, value: Any) -> SavedCard | MoneyAccount:
     kind, _, ident = str(value).partition(":")
-    if ident.isdigit() and len(ident) < 10:
+    if is_ascii_digits(ident) and len(ident) < 10:
         if kind == "card":
             card = call.db.get(SavedCard, int(ident))
             if card is not None and card.user_id == call.uid:

@@ -93,8 +93,9 @@ async def test_unknown_members_and_unplaced_ones(
     signed_in: httpx.AsyncClient, auth: dict[str, str], ctx: AppContext
 ) -> None:
     for kind in KINDS:
-        answer = await signed_in.get(page(kind), params={"member": "nobody"})
-        assert answer.status_code == 404 and 'id="genealogy-missing"' in answer.text
+        for who in ("nobody", "9" * 5000, "0"):
+            answer = await signed_in.get(page(kind), params={"member": who})
+            assert answer.status_code == 404 and 'id="genealogy-missing"' in answer.text
     await create(signed_in, auth, user_name="tanker")
     tanker = member_id(ctx, "tanker")
     edit = await signed_in.put(

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import Member, Plan, Purchase
 from understudy.backoffice.service import by_username
+from understudy.core.db import parse_id, row_by_id
+from understudy.core.text import is_ascii_digits
 
 ROOT = "admin"
 
@@ -16,8 +18,8 @@ ROOT = "admin"
 def find_member(session: Session, text: str) -> Member | None:
     """The member named by an id or a username (any case), if any."""
     text = text.strip()
-    if text.isdigit():
-        return session.get(Member, int(text)) if 0 < int(text) < 2**31 else None
+    if is_ascii_digits(text):
+        return row_by_id(session, Member, parse_id(text))
     return by_username(session, text) if text and "\x00" not in text else None
 
 

@@ -18,7 +18,8 @@ from understudy.backoffice.reference import WALLETS
 from understudy.backoffice.wire import decimal_string
 from understudy.console.backoffice.lookup import plan_name
 from understudy.console.pages import ConsolePage, Pager
-from understudy.core.db import MAX_ID
+from understudy.core.db import MAX_ID, parse_id, row_by_id
+from understudy.core.text import is_ascii_digits
 
 COUNT_CAP = 10_000  # a list counts at most this many matches (a million-member table stays cheap)
 
@@ -38,7 +39,7 @@ def search(
             Member.email_key.contains(needle, autoescape=True),
             full_name.contains(needle, autoescape=True),
         ]
-        if pager.q.isdigit() and int(pager.q) <= MAX_ID:
+        if is_ascii_digits(pager.q) and int(pager.q) <= MAX_ID:
             found.append(Member.id == int(pager.q))
         where.append(or_(*found))
     if sponsor_id is not None:
@@ -85,7 +86,7 @@ class Wallet:
 
 def profile(session: Session, member_id: int) -> dict[str, Any] | None:
     """What the member page shows: the member, sponsor, plan, wallets and tree positions."""
-    member = session.get(Member, member_id) if 0 < member_id < 2**31 else None
+    member = row_by_id(session, Member, member_id)
     if member is None:
         return None
     sponsor = session.get(Member, member.sponsor_id) if member.sponsor_id else None
@@ -150,8 +151,7 @@ class MembersPage(ConsolePage):
     async def members(self, request: Request) -> Response:
         """Members matching a search, by id."""
         pager = Pager(request, size=50)
-        raw = request.query_params.get("sponsor", "").strip()
-        sponsor_id = int(raw) if raw.isdigit() and int(raw) < 2**31 else None
+        sponsor_id = parse_id(request.query_params.get("sponsor"))
         rows, capped = await self.read(request, lambda s: search(s, pager, sponsor_id=sponsor_id))
         return await self.render(
             request,

@@ -17,6 +17,7 @@ from understudy.backoffice import plans
 from understudy.backoffice.models import Plan
 from understudy.console.backoffice.forms import CONTROL, no_nul, stripped
 from understudy.console.pages import ConsolePage, FormError
+from understudy.core.db import row_by_id
 
 MONEY = "Decimal USD, e.g. 50 or 12.5."
 RATE = "Percentage of the price (BV for binary), e.g. 10 or 2.5."
@@ -210,7 +211,7 @@ class PlansPage(ConsolePage):
         plan_id = request.path_params["plan_id"]
 
         def current(session: Session) -> dict[str, Any] | None:
-            plan = session.get(Plan, plan_id) if 0 < plan_id < 2**31 else None
+            plan = row_by_id(session, Plan, plan_id)
             return None if plan is None else {"name": plan.name, **rules_of(plan)}
 
         found = await self.read(request, current)

@@ -18,6 +18,7 @@ from understudy.backoffice.errors import BackofficeError
 from understudy.backoffice.models import Member, Ticket, TicketThread
 from understudy.console.backoffice.forms import CONTROL, no_nul
 from understudy.console.pages import ConsolePage, FormError, Pager, context
+from understudy.core.db import parse_id, row_by_id
 
 REPLY_LIMIT = 20_000
 
@@ -78,7 +79,7 @@ def ticket_list(
 
 def ticket_thread(session: Session, ticket_id: int) -> dict[str, Any] | None:
     """A ticket, its member and its messages oldest first."""
-    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id < 2**31 else None
+    ticket = row_by_id(session, Ticket, ticket_id)
     if ticket is None:
         return None
     member = session.get(Member, ticket.user_id)
@@ -117,8 +118,7 @@ class TicketsPage(ConsolePage):
         pager = Pager(request, size=50)
         state = request.query_params.get("state", "")
         state = state if state in content.TICKET_STATUSES else ""
-        raw = request.query_params.get("member", "").strip()
-        member_id = int(raw) if raw.isdigit() and int(raw) < 2**31 else None
+        member_id = parse_id(request.query_params.get("member"))
         rows = await self.read(
             request,
             lambda s: ticket_list(s, pager, state=state or None, member_id=member_id),

@@ -24,7 +24,7 @@ from understudy.console.fivesim.forms import ReservesForm
 from understudy.console.fivesim.money import rub
 from understudy.console.models import ConsoleOperator
 from understudy.console.pages import FormError, Pager, context, operator_id
-from understudy.core.db import MAX_ID
+from understudy.core.db import is_id
 from understudy.fivesim import payouts, vendor
 
 DECISIONS: dict[str, tuple[Callable[..., payouts.Decided], str]] = {
@@ -124,7 +124,7 @@ class PayoutsPage(FivesimPage):
 
     async def _decide(self, request: Request, verb: str) -> Response:
         payout_id = int(request.path_params["payout_id"])
-        if payout_id > MAX_ID:
+        if not is_id(payout_id):
             not_found("payout")
         form = await self.form(request, DecisionForm)
         decide, done_state = DECISIONS[verb]

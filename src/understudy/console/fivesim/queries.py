@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from understudy.core import ledger
+from understudy.core.text import is_ascii_digits
 from understudy.fivesim import vendor
 from understudy.fivesim.models import (
     ACTIVE,
@@ -289,7 +290,7 @@ def _user_search(q: str) -> Any:
         func.lower(User.email).contains(needle, autoescape=True),
         func.lower(User.vendor).contains(needle, autoescape=True),
     ]
-    if q.isdigit() and len(q) < 10:
+    if is_ascii_digits(q) and len(q) < 10:
         conditions.append(User.id == int(q))
     return or_(*conditions)
 

@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from understudy.console.nebeus.common import not_found, when
 from understudy.console.pages import ConsolePage, Pager
-from understudy.core.db import MAX_ID
+from understudy.core.db import row_by_id
+from understudy.core.text import is_ascii_digits
 from understudy.core.timers import Timer
 from understudy.nebeus.helpdesk import ZENDESK
 from understudy.nebeus.models import HelpdeskTicket, Partner, User
@@ -28,7 +29,7 @@ def _search(query: Any, q: str) -> Any:
         HelpdeskTicket.name.icontains(q, autoescape=True),
         HelpdeskTicket.description.icontains(q, autoescape=True),
     )
-    if q.lstrip("#").isdigit() and len(q) < 10:
+    if is_ascii_digits(q.lstrip("#")) and len(q) < 10:
         found = or_(found, HelpdeskTicket.id == int(q.lstrip("#")))
     return query.where(found)
 
@@ -59,7 +60,7 @@ def ticket_page(session: Session, pager: Pager) -> list[dict[str, Any]]:
 
 def ticket_detail(session: Session, ticket_id: int) -> dict[str, Any] | None:
     """A ticket with the user behind its partner and its Zendesk forwarding, if pending."""
-    ticket = session.get(HelpdeskTicket, ticket_id) if ticket_id <= MAX_ID else None
+    ticket = row_by_id(session, HelpdeskTicket, ticket_id)
     if ticket is None:
         return None
     user = None

@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from understudy.console.nebeus.common import not_found, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
-from understudy.core.db import MAX_ID
+from understudy.core.db import MAX_ID, is_id, row_by_id
 from understudy.nebeus import kyc
 from understudy.nebeus.models import Partner, User, Verification, VerificationDocument
 
@@ -143,7 +143,7 @@ def decide(
     decided and is refused; so is a decision on a document older than the newest upload.
     """
     row = None
-    if item_id <= MAX_ID:
+    if is_id(item_id):
         wanted = select(Verification).where(Verification.id == item_id).with_for_update()
         row = session.scalar(wanted)
     if row is None:
@@ -211,7 +211,7 @@ class KycQueuePage(ConsolePage):
         document_id = int(request.path_params["document_id"])
 
         def load(session: Session) -> tuple[bytes, str] | None:
-            doc = session.get(VerificationDocument, document_id) if document_id <= MAX_ID else None
+            doc = row_by_id(session, VerificationDocument, document_id)
             return (doc.content, doc.content_type) if doc is not None else None
 
         found = await self.read(request, load)

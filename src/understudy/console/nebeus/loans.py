@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from understudy.console.nebeus.common import money, not_found, people, when
 from understudy.console.pages import ConsolePage, Pager
+from understudy.core.text import is_ascii_digits
 from understudy.nebeus import loans
 from understudy.nebeus.loans_api import rate_number
 from understudy.nebeus.loans_models import LOAN_STATES, Loan
@@ -26,7 +27,7 @@ def _filtered(query: Any, q: str, state: str) -> Any:
         found = or_(
             borrower.login.icontains(q, autoescape=True), lender.login.icontains(q, autoescape=True)
         )
-        if q.lstrip("#").isdigit() and len(q) < 10:
+        if is_ascii_digits(q.lstrip("#")) and len(q) < 10:
             found = or_(found, Loan.id == int(q.lstrip("#")))
         query = (
             query.join(borrower, borrower.id == Loan.borrower_id)

@@ -14,7 +14,8 @@ from wtforms import Form, SelectField
 
 from understudy.console.nebeus.common import money, not_found, people, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context
-from understudy.core.db import MAX_ID
+from understudy.core.db import is_id
+from understudy.core.text import is_ascii_digits
 from understudy.nebeus import banking, kyc, loans
 from understudy.nebeus.loans_models import Loan
 from understudy.nebeus.models import (
@@ -63,7 +64,7 @@ def _search(query: Any, q: str) -> Any:
         Partner.name.icontains(q, autoescape=True),
         Partner.surname.icontains(q, autoescape=True),
     )
-    if q.isdigit() and len(q) < 10:
+    if is_ascii_digits(q) and len(q) < 10:
         found = or_(found, User.id == int(q))
     return query.where(found)
 
@@ -258,7 +259,7 @@ class UsersPage(ConsolePage):
     async def user(self, request: Request) -> Response:
         """A user's wallets, KYC items, credit standing, loans and tickets; set a KYC state."""
         user_id = int(request.path_params["user_id"])
-        if user_id > MAX_ID:
+        if not is_id(user_id):
             raise not_found("No such user")
         user = await self.read(request, lambda s: user_detail(s, user_id))
         if user is None:
