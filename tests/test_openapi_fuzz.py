@@ -33,6 +33,7 @@ from tests.conftest import ADMIN, ADMIN_TOKEN
 from understudy.app import create_app
 from understudy.config import Settings
 from understudy.control.auth import PREFIX as CONTROL_PREFIX
+from understudy.fivesim.settings import get_settings as fivesim_settings
 
 CHECKS = [
     not_a_server_error,
@@ -94,6 +95,16 @@ def serve_with_test_app(app: FastAPI) -> Iterator[None]:
     FORWARD.target = app
     yield
     FORWARD.target = DOCUMENT_APP
+
+
+@pytest.fixture(autouse=True)
+def no_fivesim_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No fivesim per-IP limit (a documented 503): it would cut a deeper run short."""
+    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
+    fivesim_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    fivesim_settings.cache_clear()
 
 
 def is_control(case: schemathesis.Case) -> bool:
