@@ -35,6 +35,26 @@ async def test_every_menu_entry_renders(signed_in: httpx.AsyncClient) -> None:
         assert page.status_code == 200, link
 
 
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [
+        ("fivesim/orders", "order"),
+        ("fivesim/users", "user"),
+        ("fivesim/vendors", "vendor"),
+        ("nebeus/helpdesk", "ticket"),
+        ("nebeus/loans", "loan"),
+        ("nebeus/users", "user"),
+    ],
+)
+async def test_an_id_that_names_nothing_is_404(
+    signed_in: httpx.AsyncClient, path: str, what: str
+) -> None:
+    for ident in ("999999", "0", str(2**31), "9" * 40):
+        answer = await signed_in.get(f"/admin/{path}/{ident}")
+        assert answer.status_code == 404, (path, ident)
+        assert f"No such {what}." in answer.text, answer.text[-500:]
+
+
 async def test_every_view_lists_and_is_read_only(signed_in: httpx.AsyncClient) -> None:
     index = await signed_in.get("/admin/")
     assert index.status_code == 200
@@ -45,6 +65,16 @@ async def test_every_view_lists_and_is_read_only(signed_in: httpx.AsyncClient) -
         for action in ("create", "edit", "delete", "export", "import"):
             assert f"/admin/{identity}/{action}" not in page.text, (identity, action)
         assert (await signed_in.get(f"/admin/{identity}/create")).status_code in (403, 404)
+
+
+async def test_a_detail_view_answers_404_to_what_is_not_an_id(
+    signed_in: httpx.AsyncClient, operator: int
+) -> None:
+    for identity in VIEWS:
+        for pk in ("abc", "²", "-1", "0", str(2**31), "9" * 40):
+            answer = await signed_in.get(f"/admin/{identity}/details/{pk}")
+            assert answer.status_code == 404, (identity, pk)
+    assert (await signed_in.get(f"/admin/operators/details/{operator}")).status_code == 200
 
 
 async def test_the_audit_log_is_newest_first(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.backoffice.models import ApiKey
+from understudy.core.db import is_id
 
 PREFIX_LENGTH = 8
 
@@ -40,8 +41,10 @@ def revoke_key(
     stmt = select(ApiKey).where(ApiKey.revoked_at.is_(None))
     if key is not None:
         stmt = stmt.where(ApiKey.digest == digest(key))
-    else:
+    elif is_id(key_id):
         stmt = stmt.where(ApiKey.id == key_id)
+    else:
+        return False
     row = session.scalar(stmt)
     if row is None:
         return False

@@ -25,13 +25,14 @@ Every change runs in one write transaction together with its audit row, so a ref
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from sqladmin import BaseView
 from sqladmin.flash import Flash
 from sqladmin.secret import Secret
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from wtforms import Form
@@ -40,6 +41,7 @@ from understudy.console import audit
 from understudy.console.auth import OPERATOR, client_ip
 from understudy.console.posted import FORM_STATE
 from understudy.context import AppContext
+from understudy.core.db import is_id
 from understudy.core.text import is_ascii_digits
 
 T = TypeVar("T")
@@ -195,3 +197,16 @@ class Pager:
     def link(self, page: int) -> str:
         """This page's URL with another page number (query text kept)."""
         return str(self.request.url.include_query_params(page=page))
+
+
+def not_found(what: str) -> NoReturn:
+    """Answer 404 "No such <what>." for an id that names no row."""
+    raise HTTPException(status_code=404, detail=f"No such {what}.")
+
+
+def path_id(request: Request, name: str, what: str) -> int:
+    """The `{name:int}` path parameter as a row id; 404 "No such <what>." if no row can have it."""
+    ident = int(request.path_params[name])
+    if not is_id(ident):
+        not_found(what)
+    return ident

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sqladmin import ModelView
+from starlette.requests import Request
 
 from understudy.console.models import AuditEntry, ConsoleOperator
+from understudy.core.db import parse_id
 
 
 class ReadOnlyView(ModelView):
@@ -24,6 +26,12 @@ class ReadOnlyView(ModelView):
     can_import = False
     page_size = 50
     page_size_options: ClassVar[list[int]] = [25, 50, 100]
+
+    async def get_object_for_details(self, request: Request) -> Any:
+        """The row the path names; None (sqladmin's 404) when the path is not an id."""
+        if parse_id(request.path_params["pk"]) is None:
+            return None
+        return await super().get_object_for_details(request)
 
 
 class AuditView(ReadOnlyView, model=AuditEntry):

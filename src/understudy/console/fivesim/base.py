@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form
@@ -28,8 +27,3 @@ class FivesimPage(ConsolePage):
         return await self.render(
             request, TEMPLATES + template, form=form, rub=rub, statuses=STATUSES, **context
         )
-
-
-def not_found(what: str) -> NoReturn:
-    """Answer 404 for a missing row."""
-    raise HTTPException(status_code=404, detail=f"No such {what}.")

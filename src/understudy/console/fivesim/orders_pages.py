@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from understudy.console.fivesim import queries
-from understudy.console.fivesim.base import FivesimPage, not_found
-from understudy.console.pages import Pager
+from understudy.console.fivesim.base import FivesimPage
+from understudy.console.pages import Pager, not_found, path_id
 
 
 class OrdersPage(FivesimPage):
@@ -36,7 +36,7 @@ class OrdersPage(FivesimPage):
     @expose("/fivesim/orders/{order_id:int}", identity="fivesim-order")
     async def order(self, request: Request) -> Response:
         """One order and its SMS messages, oldest first."""
-        order_id = int(request.path_params["order_id"])
+        order_id = path_id(request, "order_id", "order")
 
         def facts(session: Session) -> tuple[object, ...] | None:
             row = queries.order(session, order_id=order_id)

@@ -19,12 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form
 
-from understudy.console.fivesim.base import TEMPLATES, FivesimPage, not_found
+from understudy.console.fivesim.base import TEMPLATES, FivesimPage
 from understudy.console.fivesim.forms import ReservesForm
 from understudy.console.fivesim.money import rub
 from understudy.console.models import ConsoleOperator
-from understudy.console.pages import FormError, Pager, context, operator_id
-from understudy.core.db import is_id
+from understudy.console.pages import FormError, Pager, context, not_found, operator_id, path_id
 from understudy.fivesim import payouts, vendor
 
 DECISIONS: dict[str, tuple[Callable[..., payouts.Decided], str]] = {
@@ -123,9 +122,7 @@ class PayoutsPage(FivesimPage):
         return await self._decide(request, "reject")
 
     async def _decide(self, request: Request, verb: str) -> Response:
-        payout_id = int(request.path_params["payout_id"])
-        if not is_id(payout_id):
-            not_found("payout")
+        payout_id = path_id(request, "payout_id", "payout")
         form = await self.form(request, DecisionForm)
         decide, done_state = DECISIONS[verb]
         ctx, who = context(request), operator_id(request)

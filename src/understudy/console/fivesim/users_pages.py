@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from understudy.console.fivesim import queries
-from understudy.console.fivesim.base import FivesimPage, not_found
+from understudy.console.fivesim.base import FivesimPage
 from understudy.console.fivesim.forms import TopUpForm, minor_of
 from understudy.console.fivesim.money import rub
-from understudy.console.pages import FormError, Pager, context
+from understudy.console.pages import FormError, Pager, context, not_found, path_id
 from understudy.fivesim.models import User
 from understudy.fivesim.service import CURRENCY, top_up
 
@@ -37,7 +37,7 @@ class UsersPage(FivesimPage):
     @expose("/fivesim/users/{user_id:int}", methods=["GET", "POST"], identity="fivesim-user")
     async def user(self, request: Request) -> Response:
         """A user's balance, payments and orders; the top-up form posts here."""
-        user_id = int(request.path_params["user_id"])
+        user_id = path_id(request, "user_id", "user")
         form = await self.form(request, TopUpForm)
         if request.method == "POST" and form.validate():
             try:

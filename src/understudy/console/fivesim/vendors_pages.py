@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from understudy.console.fivesim import queries
-from understudy.console.fivesim.base import FivesimPage, not_found
-from understudy.console.pages import Pager
+from understudy.console.fivesim.base import FivesimPage
+from understudy.console.pages import Pager, not_found, path_id
 
 
 class VendorsPage(FivesimPage):
@@ -31,7 +31,7 @@ class VendorsPage(FivesimPage):
     @expose("/fivesim/vendors/{user_id:int}", identity="fivesim-vendor")
     async def vendor(self, request: Request) -> Response:
         """A vendor's numbers (phone, country, operator, products, state) and payouts."""
-        user_id = int(request.path_params["user_id"])
+        user_id = path_id(request, "user_id", "vendor")
         pager = Pager(request)
 
         def facts(session: Session) -> tuple[object, ...] | None:

@@ -1,4 +1,4 @@
-"""Helpers shared by the nebeus console pages: money text, users' names, not-found answers."""
+"""Helpers shared by the nebeus console pages: money text and users' names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException
 
 from understudy.core.money import to_major
 from understudy.nebeus.models import Partner, User
@@ -21,11 +20,6 @@ def money(minor: int, currency: str) -> str:
 def when(moment: datetime | None) -> str:
     """A UTC instant as "YYYY-MM-DD HH:MM:SS", or an empty string."""
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
-
-
-def not_found(what: str = "Not found") -> HTTPException:
-    """A 404 to raise for an unknown id."""
-    return HTTPException(status_code=404, detail=what)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from understudy.console.nebeus.common import not_found, when
-from understudy.console.pages import ConsolePage, Pager
+from understudy.console.nebeus.common import when
+from understudy.console.pages import ConsolePage, Pager, not_found, path_id
 from understudy.core.db import row_by_id
 from understudy.core.text import is_ascii_digits
 from understudy.core.timers import Timer
@@ -119,10 +119,10 @@ class HelpdeskPage(ConsolePage):
     @expose("/nebeus/helpdesk/{ticket_id:int}", methods=["GET"], identity="nebeus-ticket")
     async def ticket(self, request: Request) -> Response:
         """One ticket's message and sender."""
-        ticket_id = int(request.path_params["ticket_id"])
+        ticket_id = path_id(request, "ticket_id", "ticket")
         ticket = await self.read(request, lambda s: ticket_detail(s, ticket_id))
         if ticket is None:
-            raise not_found("No such ticket")
+            not_found("ticket")
         return await self.render(
             request,
             "console/nebeus/ticket.html",

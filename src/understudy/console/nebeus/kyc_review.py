@@ -14,8 +14,8 @@ from starlette.responses import Response
 from wtforms import Form, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from understudy.console.nebeus.common import not_found, when
-from understudy.console.pages import ConsolePage, FormError, Pager, context
+from understudy.console.nebeus.common import when
+from understudy.console.pages import ConsolePage, FormError, Pager, context, not_found, path_id
 from understudy.core.db import MAX_ID, is_id, row_by_id
 from understudy.nebeus import kyc
 from understudy.nebeus.models import Partner, User, Verification, VerificationDocument
@@ -208,7 +208,7 @@ class KycQueuePage(ConsolePage):
     )
     async def document(self, request: Request) -> Response:
         """An uploaded document's bytes, as the type its signature gave (PDF, JPEG or PNG)."""
-        document_id = int(request.path_params["document_id"])
+        document_id = path_id(request, "document_id", "document")
 
         def load(session: Session) -> tuple[bytes, str] | None:
             doc = row_by_id(session, VerificationDocument, document_id)
@@ -216,7 +216,7 @@ class KycQueuePage(ConsolePage):
 
         found = await self.read(request, load)
         if found is None:
-            raise not_found("No such document")
+            not_found("document")
         content, content_type = found
         if content_type not in kyc.SIGNATURES.values():
             content_type = "application/octet-stream"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, aliased
 from starlette.requests import Request
 from starlette.responses import Response
 
-from understudy.console.nebeus.common import money, not_found, people, when
-from understudy.console.pages import ConsolePage, Pager
+from understudy.console.nebeus.common import money, people, when
+from understudy.console.pages import ConsolePage, Pager, not_found, path_id
 from understudy.core.text import is_ascii_digits
 from understudy.nebeus import loans
 from understudy.nebeus.loans_api import rate_number
@@ -139,10 +139,10 @@ class LoansPage(ConsolePage):
     @expose("/nebeus/loans/{loan_id:int}", methods=["GET"], identity="nebeus-loan")
     async def loan(self, request: Request) -> Response:
         """A loan and its instalment schedule."""
-        loan_id = int(request.path_params["loan_id"])
+        loan_id = path_id(request, "loan_id", "loan")
         loan = await self.read(request, lambda s: loan_detail(s, loan_id))
         if loan is None:
-            raise not_found("No such loan")
+            not_found("loan")
         return await self.render(
             request,
             "console/nebeus/loan.html",

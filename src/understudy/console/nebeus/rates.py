@@ -12,8 +12,7 @@ from starlette.responses import Response
 from wtforms import Form, StringField, ValidationError
 from wtforms.validators import InputRequired
 
-from understudy.console.nebeus.common import not_found
-from understudy.console.pages import ConsolePage, FormError
+from understudy.console.pages import ConsolePage, FormError, not_found
 from understudy.core.money import InvalidAmount, to_decimal
 from understudy.nebeus import banking
 
@@ -96,7 +95,7 @@ class RatesPage(ConsolePage):
         rows = await self.read(request, currencies)
         current = next((row for row in rows if row["name"] == name), None)
         if current is None:
-            raise not_found("No such currency")
+            not_found("currency")
         form = await self.form(request, RateForm, rate=current["rate"])
         if request.method == "POST" and form.validate():
             rate = parse_rate(str(form.rate.data))

@@ -12,9 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from wtforms import Form, SelectField
 
-from understudy.console.nebeus.common import money, not_found, people, when
-from understudy.console.pages import ConsolePage, FormError, Pager, context
-from understudy.core.db import is_id
+from understudy.console.nebeus.common import money, people, when
+from understudy.console.pages import ConsolePage, FormError, Pager, context, not_found, path_id
 from understudy.core.text import is_ascii_digits
 from understudy.nebeus import banking, kyc, loans
 from understudy.nebeus.loans_models import Loan
@@ -258,12 +257,10 @@ class UsersPage(ConsolePage):
     @expose("/nebeus/users/{user_id:int}", methods=["GET", "POST"], identity="nebeus-user")
     async def user(self, request: Request) -> Response:
         """A user's wallets, KYC items, credit standing, loans and tickets; set a KYC state."""
-        user_id = int(request.path_params["user_id"])
-        if not is_id(user_id):
-            raise not_found("No such user")
+        user_id = path_id(request, "user_id", "user")
         user = await self.read(request, lambda s: user_detail(s, user_id))
         if user is None:
-            raise not_found("No such user")
+            not_found("user")
         form = await self.form(request, KycStateForm)
         if request.method == "POST" and form.validate():
             item, state = str(form.item.data), str(form.status.data)
