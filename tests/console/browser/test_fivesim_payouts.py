@@ -125,11 +125,11 @@ async def test_approve_one_payout_and_reject_another(page: Page, live: Live, sho
             await shot(page, "fivesim-payouts-pending")
 
             async with page.expect_navigation():
-                await page.locator(f"#payout-approve-{approved['id']} button").click()
+                await page.locator(f"#payout-approve-{approved['id']}").click()
             assert f"Payout {approved['id']} of 5.00 RUB approved." in await page.content()
             await page.goto(listing)
             async with page.expect_navigation():
-                await page.locator(f"#payout-reject-{rejected['id']} button").click()
+                await page.locator(f"#payout-reject-{rejected['id']}").click()
             assert f"Payout {rejected['id']} of 7.00 RUB rejected." in await page.content()
 
             await page.goto(listing)
