@@ -154,7 +154,9 @@ def load(
                 False, org.sponsor[user], "placed", directs[user], 0, start + step * user,
             )  # fmt: skip
 
-    _write(session, Member.__table__, MEMBER_COLUMNS, members(), say)  # type: ignore[arg-type]
+    member_table: Table = Member.__table__  # type: ignore[assignment]
+    with _unmodelled_indexes_rebuilt(session, member_table, say):
+        _write(session, member_table, MEMBER_COLUMNS, members(), say)
 
     def closure() -> Iterator[tuple[int, int, int]]:
         sponsor = org.sponsor
@@ -303,6 +305,34 @@ def _indexes_rebuilt(session: Session, table: Table, say: Progress) -> Iterator[
     for index in table.indexes:
         index.create(connection)
     say(f"{table.name}: indexes rebuilt in {time.perf_counter() - started:.1f} s")
+
+
+@contextmanager
+def _unmodelled_indexes_rebuilt(session: Session, table: Table, say: Progress) -> Iterator[None]:
+    """PostgreSQL: drop the indexes the models do not declare (backoffice0004's trigram ones)
+    around a bulk load, then rebuild them as they were."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    modelled = {index.name for index in table.indexes}
+    found = connection.execute(
+        text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :table "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        ),
+        {"table": table.name},
+    )
+    extra = [(name, definition) for name, definition in found if name not in modelled]
+    for name, _ in extra:
+        connection.execute(text(f'DROP INDEX "{name}"'))
+    yield
+    if extra:
+        started = time.perf_counter()
+        for _, definition in extra:
+            connection.execute(text(definition))
+        took = time.perf_counter() - started
+        say(f"{table.name}: {len(extra)} unmodelled indexes rebuilt in {took:.1f} s")
 
 
 def _write(
