@@ -23,6 +23,7 @@ from understudy.context import AppContext
 from understudy.control.reset import wipe_and_seed
 from understudy.core import migrate
 from understudy.core.db import normalize_url
+from understudy.fivesim.settings import get_settings as fivesim_settings
 from understudy.services import load_all
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -120,3 +121,13 @@ def is_postgres(database_url: str) -> bool:
 def repo_root() -> Path:
     """The repository checkout."""
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def unlimited(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No fivesim request limits (state machines and the fuzzer send many requests from one IP)."""
+    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
+    fivesim_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    fivesim_settings.cache_clear()

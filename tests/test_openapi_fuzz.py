@@ -33,8 +33,9 @@ from tests.conftest import ADMIN, ADMIN_TOKEN
 from understudy.app import create_app
 from understudy.config import Settings
 from understudy.control.auth import PREFIX as CONTROL_PREFIX
-from understudy.fivesim.settings import get_settings as fivesim_settings
 
+# fivesim's per-IP limit (a documented 503) would cut a deeper run short.
+pytestmark = pytest.mark.usefixtures("unlimited")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -95,16 +96,6 @@ def serve_with_test_app(app: FastAPI) -> Iterator[None]:
     FORWARD.target = app
     yield
     FORWARD.target = DOCUMENT_APP
-
-
-@pytest.fixture(autouse=True)
-def no_fivesim_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No fivesim per-IP limit (a documented 503): it would cut a deeper run short."""
-    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
-    fivesim_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    fivesim_settings.cache_clear()
 
 
 def is_control(case: schemathesis.Case) -> bool:

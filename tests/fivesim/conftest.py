@@ -44,13 +44,3 @@ def small_demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def unlimited(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No request limits (state machines send many requests from one IP)."""
-    monkeypatch.setenv("UNDERSTUDY_FIVESIM_RATE_LIMIT", "0")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
