@@ -18,8 +18,7 @@ from understudy.backoffice.reference import WALLETS
 from understudy.backoffice.wire import decimal_string
 from understudy.console.backoffice.lookup import plan_name
 from understudy.console.pages import ConsolePage, Pager
-from understudy.core.db import MAX_ID, parse_id, row_by_id
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id, row_by_id
 
 COUNT_CAP = 10_000  # a list counts at most this many matches (a million-member table stays cheap)
 
@@ -41,8 +40,9 @@ def search(
             Member.email_key.contains(needle, autoescape=True),
             full_name.contains(needle, autoescape=True),
         ]
-        if is_ascii_digits(pager.q) and int(pager.q) <= MAX_ID:
-            found.append(Member.id == int(pager.q))
+        ident = parse_id(pager.q)
+        if ident is not None:
+            found.append(Member.id == ident)
         where.append(or_(*found))
     if sponsor_id is not None:
         where.append(Member.sponsor_id == sponsor_id)
