@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from understudy.backoffice import content, keys, operations, service, wallets
 from understudy.context import ContextDep
 from understudy.control.auth import AdminDep, ControlError, StatusBody
+from understudy.control.body import body_doc
 from understudy.core import ledger
 from understudy.core.db import is_id
 from understudy.core.money import InvalidAmount, to_minor
@@ -28,16 +29,6 @@ async def parse(request: Request, model: type[M]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise ControlError(f"{where}: {first['msg']}" if where else first["msg"], 400) from None
-
-
-def body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """Document a required JSON body that the route parses itself."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
 
 
 class KeyBody(BaseModel):

@@ -6,40 +6,23 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from understudy.context import ContextDep
 from understudy.control.auth import AdminDep, ControlError, StatusBody
+from understudy.control.body import body_doc, read_body
 from understudy.core.db import MAX_ID, is_id
 from understudy.core.money import InvalidAmount, major_number, to_minor
 from understudy.fivesim import catalogue, orders, payouts, service, vendor
 from understudy.fivesim.models import Payout
 
 router = APIRouter()
-M = TypeVar("M", bound=BaseModel)
-
-
-async def _parsed(request: Request, model: type[M]) -> M:
-    """The JSON body as `model`, read after the admin check (FastAPI reads bodies first)."""
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        raise ControlError("; ".join(parts) or "invalid request") from None
-
-
-def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 # Strict enough that `demo@localhost` and `a@b.test` fail (contract §1.10).
@@ -112,10 +95,10 @@ class IncomingSms(BaseModel):
     _checked = field_validator("sender", "text")(_no_nul)
 
 
-@router.post("/users", response_model=NewUserBody, openapi_extra=_body_doc(NewUser))
+@router.post("/users", response_model=NewUserBody, openapi_extra=body_doc(NewUser))
 async def create_user(request: Request, ctx: ContextDep, _: AdminDep) -> NewUserBody:
     """Create a user; an initial balance is a `charge` from `admin` (+8 rating)."""
-    body = await _parsed(request, NewUser)
+    body = await read_body(request, NewUser)
     if not EMAIL.match(body.email):
         raise ControlError("email is not a valid address")
     balance = _minor(body.balance, "balance") if body.balance is not None else 0
@@ -144,10 +127,10 @@ async def create_user(request: Request, ctx: ContextDep, _: AdminDep) -> NewUser
     return await to_thread.run_sync(ctx.db.transaction, work)
 
 
-@router.post("/stock", response_model=StatusBody, openapi_extra=_body_doc(Stock))
+@router.post("/stock", response_model=StatusBody, openapi_extra=body_doc(Stock))
 async def stock(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Set a price and add sandbox-vendor numbers until `count` are free for the product."""
-    body = await _parsed(request, Stock)
+    body = await read_body(request, Stock)
     for what, value in (("operator", body.operator), ("product", body.product)):
         if not SLUG.match(value) or value == orders.ANY:
             raise ControlError(f"{what} must be a lowercase name other than any")
@@ -176,10 +159,10 @@ async def stock(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     return await to_thread.run_sync(ctx.db.transaction, work)
 
 
-@router.post("/sms", response_model=StatusBody, openapi_extra=_body_doc(IncomingSms))
+@router.post("/sms", response_model=StatusBody, openapi_extra=body_doc(IncomingSms))
 async def sms(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Deliver an SMS to the order's number (PENDING becomes RECEIVED)."""
-    body = await _parsed(request, IncomingSms)
+    body = await read_body(request, IncomingSms)
 
     def work(session: Session) -> StatusBody:
         delivered = orders.deliver_sms(
@@ -196,10 +179,10 @@ async def sms(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     return await to_thread.run_sync(ctx.db.transaction, work)
 
 
-@router.post("/reserves", response_model=StatusBody, openapi_extra=_body_doc(Reserves))
+@router.post("/reserves", response_model=StatusBody, openapi_extra=body_doc(Reserves))
 async def set_reserves(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Set the payout reserves that /v1/vendor/wallets shows and withdrawals draw on."""
-    body = await _parsed(request, Reserves)
+    body = await read_body(request, Reserves)
     amounts = {
         name: _minor(value, name) for name, value in body.model_dump().items() if value is not None
     }
@@ -302,13 +285,13 @@ async def list_payouts(
 @router.post(
     "/payouts/{payout_id}",
     response_model=DecidedBody,
-    openapi_extra=_body_doc(Decision),
+    openapi_extra=body_doc(Decision),
 )
 async def settle_payout(
     payout_id: int, request: Request, ctx: ContextDep, _: AdminDep
 ) -> DecidedBody:
     """Approve (the held earnings leave) or reject (earnings and reserve come back) once."""
-    body = await _parsed(request, Decision)
+    body = await read_body(request, Decision)
 
     def work(session: Session) -> DecidedBody:
         try:

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from understudy.core import ledger
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id
 from understudy.fivesim.models import Payout, Reserve, User
 from understudy.fivesim.service import add_payment, vendor_account, world_account
 
@@ -208,8 +208,8 @@ def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Pay
         ]
         if q.lower() in STATES:
             conditions.append(Payout.state == q.lower())
-        if is_ascii_digits(q) and len(q) < 10:
-            conditions.append(User.id == int(q))
+        if (ident := parse_id(q)) is not None:
+            conditions.append(User.id == ident)
         stmt = stmt.where(or_(*conditions))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     waiting = Payout.state == PENDING

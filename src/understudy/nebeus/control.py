@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, StrictFloat, StrictInt, StringConstraints, ValidationError
+from pydantic import BaseModel, StrictFloat, StrictInt, StringConstraints
 
 from understudy.context import ContextDep
 from understudy.control.auth import CONTROL_RESPONSES, AdminDep, ControlError, StatusBody
+from understudy.control.body import body_doc, read_body
 from understudy.core.money import InvalidAmount, to_decimal, to_minor
 from understudy.nebeus import banking, identity, kyc
 
 router = APIRouter(responses=CONTROL_RESPONSES)
 # PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail in a query.
 StrictStr = Annotated[str, StringConstraints(strict=True, pattern=r"^[^\x00]*$")]
-M = TypeVar("M", bound=BaseModel)
-
-
-def _documented(model: type[BaseModel]) -> dict[str, Any]:
-    """openapi_extra describing a JSON body read by hand (after the admin check)."""
-    schema = {"content": {"application/json": {"schema": model.model_json_schema()}}}
-    return {"requestBody": schema | {"required": True}}
-
-
-async def _body(request: Request, model: type[M]) -> M:
-    """The request body as `model`, read only once the admin token was checked."""
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        raise ControlError("; ".join(parts) or "invalid request") from None
 
 
 class DepositBody(BaseModel):
@@ -61,10 +43,10 @@ class RateBody(BaseModel):
     rate: StrictInt | StrictFloat | StrictStr
 
 
-@router.post("/deposit", response_model=StatusBody, openapi_extra=_documented(DepositBody))
+@router.post("/deposit", response_model=StatusBody, openapi_extra=body_doc(DepositBody))
 async def deposit(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Credit the user's account in that currency ("Deposit"), opening it if missing."""
-    body = await _body(request, DepositBody)
+    body = await read_body(request, DepositBody)
     if body.currency not in banking.SUPPORTED:
         raise ControlError("currency is not supported")
     try:
@@ -91,10 +73,10 @@ async def deposit(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     return StatusBody()
 
 
-@router.post("/rates", response_model=StatusBody, openapi_extra=_documented(RateBody))
+@router.post("/rates", response_model=StatusBody, openapi_extra=body_doc(RateBody))
 async def set_rate(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Set the market rate of a currency."""
-    body = await _body(request, RateBody)
+    body = await read_body(request, RateBody)
     try:
         rate = to_decimal(body.rate)
     except InvalidAmount:
@@ -113,12 +95,10 @@ async def set_rate(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody
     return StatusBody()
 
 
-@router.post(
-    "/verification", response_model=StatusBody, openapi_extra=_documented(VerificationBody)
-)
+@router.post("/verification", response_model=StatusBody, openapi_extra=body_doc(VerificationBody))
 async def verification(request: Request, ctx: ContextDep, _: AdminDep) -> StatusBody:
     """Set identity/address to any state, phone to verified/not_verified."""
-    body = await _body(request, VerificationBody)
+    body = await read_body(request, VerificationBody)
 
     def work() -> None:
         with ctx.db.write() as session:

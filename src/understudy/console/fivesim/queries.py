@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from understudy.core import ledger
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id
 from understudy.fivesim import vendor
 from understudy.fivesim.models import (
     ACTIVE,
@@ -290,8 +290,8 @@ def _user_search(q: str) -> Any:
         func.lower(User.email).contains(needle, autoescape=True),
         func.lower(User.vendor).contains(needle, autoescape=True),
     ]
-    if is_ascii_digits(q) and len(q) < 10:
-        conditions.append(User.id == int(q))
+    if (ident := parse_id(q)) is not None:
+        conditions.append(User.id == ident)
     return or_(*conditions)
 
 

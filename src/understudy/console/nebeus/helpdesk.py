@@ -12,8 +12,7 @@ from starlette.responses import Response
 
 from understudy.console.nebeus.common import when
 from understudy.console.pages import ConsolePage, Pager, not_found, path_id
-from understudy.core.db import row_by_id
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id, row_by_id
 from understudy.core.timers import Timer
 from understudy.nebeus.helpdesk import ZENDESK
 from understudy.nebeus.models import HelpdeskTicket, Partner, User
@@ -29,8 +28,8 @@ def _search(query: Any, q: str) -> Any:
         HelpdeskTicket.name.icontains(q, autoescape=True),
         HelpdeskTicket.description.icontains(q, autoescape=True),
     )
-    if is_ascii_digits(q.lstrip("#")) and len(q) < 10:
-        found = or_(found, HelpdeskTicket.id == int(q.lstrip("#")))
+    if (ident := parse_id(q.lstrip("#"))) is not None:
+        found = or_(found, HelpdeskTicket.id == ident)
     return query.where(found)
 
 

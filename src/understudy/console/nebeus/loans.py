@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from understudy.console.nebeus.common import money, people, when
 from understudy.console.pages import ConsolePage, Pager, not_found, path_id
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id
 from understudy.nebeus import loans
 from understudy.nebeus.loans_api import rate_number
 from understudy.nebeus.loans_models import LOAN_STATES, Loan
@@ -27,8 +27,8 @@ def _filtered(query: Any, q: str, state: str) -> Any:
         found = or_(
             borrower.login.icontains(q, autoescape=True), lender.login.icontains(q, autoescape=True)
         )
-        if is_ascii_digits(q.lstrip("#")) and len(q) < 10:
-            found = or_(found, Loan.id == int(q.lstrip("#")))
+        if (ident := parse_id(q.lstrip("#"))) is not None:
+            found = or_(found, Loan.id == ident)
         query = (
             query.join(borrower, borrower.id == Loan.borrower_id)
             .outerjoin(lender, lender.id == Loan.lender_id)

@@ -14,7 +14,7 @@ from wtforms import Form, SelectField
 
 from understudy.console.nebeus.common import money, people, when
 from understudy.console.pages import ConsolePage, FormError, Pager, context, not_found, path_id
-from understudy.core.text import is_ascii_digits
+from understudy.core.db import parse_id
 from understudy.nebeus import banking, kyc, loans
 from understudy.nebeus.loans_models import Loan
 from understudy.nebeus.models import (
@@ -63,8 +63,8 @@ def _search(query: Any, q: str) -> Any:
         Partner.name.icontains(q, autoescape=True),
         Partner.surname.icontains(q, autoescape=True),
     )
-    if is_ascii_digits(q) and len(q) < 10:
-        found = or_(found, User.id == int(q))
+    if (ident := parse_id(q)) is not None:
+        found = or_(found, User.id == ident)
     return query.where(found)
 
 
